@@ -1,0 +1,7 @@
+#include "mscred/daemon/version.h"
+
+namespace mscred::daemon {
+
+const char* version() { return MSCRED_VERSION; }
+
+}  // namespace mscred::daemon

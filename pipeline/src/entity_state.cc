@@ -1,0 +1,2 @@
+// placeholder, filled once signature.h/normaliser.h land
+namespace mscred::pipeline {}

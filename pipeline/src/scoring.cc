@@ -79,12 +79,6 @@ double pair_residual(const float* residual, std::size_t n, ScaleRange range, std
   return sum;
 }
 
-bool sensor_before(const SensorRank& a, const SensorRank& b) {
-  if (a.count != b.count) return a.count > b.count;
-  if (a.mass != b.mass) return a.mass > b.mass;
-  return a.sensor < b.sensor;
-}
-
 bool pair_before(const PairRank& a, const PairRank& b) {
   if (a.residual != b.residual) return a.residual > b.residual;
   if (a.i != b.i) return a.i < b.i;
@@ -114,7 +108,8 @@ void top_sensors_into(const float* residual, std::size_t n, ScaleRange range, do
   const std::size_t keep = std::min(k, n);
   top->reserve(keep);
   for (std::size_t sensor = 0; sensor < n; ++sensor) {
-    insert_top(top, keep, sensor_contribution(residual, n, range, theta, sensor), sensor_before);
+    insert_top(top, keep, sensor_contribution(residual, n, range, theta, sensor),
+               sensor_rank_before);
   }
 }
 
@@ -133,6 +128,12 @@ void top_pairs_into(const float* residual, std::size_t n, ScaleRange range, std:
 }
 
 }  // namespace
+
+bool sensor_rank_before(const SensorRank& a, const SensorRank& b) {
+  if (a.count != b.count) return a.count > b.count;
+  if (a.mass != b.mass) return a.mass > b.mass;
+  return a.sensor < b.sensor;
+}
 
 const char* to_string(Severity severity) {
   switch (severity) {
@@ -218,7 +219,7 @@ std::vector<SensorRank> rank_sensors(const float* residual, std::size_t scales, 
   std::vector<SensorRank> ranks(n);
   for (std::size_t k = 0; k < n; ++k)
     ranks[k] = sensor_contribution(residual, n, range, theta, k);
-  std::sort(ranks.begin(), ranks.end(), sensor_before);
+  std::sort(ranks.begin(), ranks.end(), sensor_rank_before);
   return ranks;
 }
 

@@ -68,6 +68,10 @@ struct SensorRank {
   double mass = 0.0;       //!< sum of all (finite) residuals of row k and column k
 };
 
+//! The ranking order of sensors everywhere: count descending, then mass descending, then the
+//! lower sensor index (so that rankings are deterministic).
+bool sensor_rank_before(const SensorRank& a, const SensorRank& b);
+
 //! One sensor pair, i < j. residual = (R[i][j] + R[j][i]) / 2: the reconstruction need not be
 //! symmetric, and the mean equals the element itself when it is.
 struct PairRank {

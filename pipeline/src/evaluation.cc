@@ -5,6 +5,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace mscred::pipeline {
 namespace {
@@ -377,6 +378,41 @@ CauseRecall top_k_cause_recall(const std::vector<std::size_t>& step_rows,
   }
   result.recall = result.segments_scored == 0 ? 0.0 : sum / result.segments_scored;
   return result;
+}
+
+void StepResults::add(std::size_t step_row, const Detection& detection, int detect_scale,
+                      std::vector<SensorRank> step_sensors) {
+  row.push_back(step_row);
+  detected.push_back(detection.detected ? 1 : 0);
+  score.push_back(chosen_score(detection.score, detect_scale));
+  sensors.push_back(std::move(step_sensors));
+}
+
+EvaluationReport evaluate(const StepResults& steps, const std::vector<std::uint8_t>& point_labels,
+                          const std::vector<LabelSegment>& segments,
+                          const EvaluationOptions& options) {
+  check_same_length(steps.row.size(), steps.detected.size(), "evaluate: detected");
+  check_same_length(steps.row.size(), steps.score.size(), "evaluate: score");
+  check_same_length(steps.row.size(), steps.sensors.size(), "evaluate: sensors");
+
+  EvaluationReport report;
+  report.rows = point_labels.size();
+  report.steps = steps.row.size();
+  const RowPredictions rows =
+      rows_from_steps(steps.row, steps.detected, point_labels.size(), options.max_window);
+  report.unjudged_rows = rows.unjudged;
+  report.point = point_metrics(point_labels, rows.predicted);
+  report.point_adjusted = point_adjusted_metrics(point_labels, rows.predicted);
+  report.event = event_metrics(steps.row, steps.detected, segments, options.tolerance_rows);
+  report.best_f1_oracle = best_f1_oracle(
+      row_scores_from_steps(steps.row, steps.score, point_labels.size(), options.max_window),
+      point_labels);
+  report.hit_rates =
+      segment_hit_rates(steps.row, steps.sensors, segments, options.n_sensors, options.max_window);
+  report.cause_recall =
+      top_k_cause_recall(steps.row, steps.detected, steps.sensors, segments, options.n_sensors,
+                         options.tolerance_rows, options.top_k);
+  return report;
 }
 
 }  // namespace mscred::pipeline

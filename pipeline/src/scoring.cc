@@ -180,6 +180,12 @@ StepScore score_residual(const float* residual, std::size_t scales, std::size_t 
   return score;
 }
 
+double chosen_score(const StepScore& score, int detect_scale) {
+  if (detect_scale == kAllScales) return static_cast<double>(score.total);
+  const ScaleRange range = scale_range(detect_scale, score.count.size(), "chosen_score");
+  return static_cast<double>(score.count[range.first]);
+}
+
 Thresholds fit_thresholds(const std::vector<StepScore>& validation, double beta) {
   if (validation.empty()) {
     throw std::invalid_argument("fit_thresholds: the validation set is empty");

@@ -314,5 +314,72 @@ TEST(EvaluationTest, SingleSensorRootCause) {
   EXPECT_EQ(rates.at_150, 1.0);
 }
 
+TEST(EvaluateTest, EndToEndFromResiduals) {
+  // 12 rows, one scale, max_window 2, a step every 2 rows at rows 1, 3, ..., 11; n = 3.
+  // Labelled anomaly [4, 8) caused by sensors {1, 2}. Residuals: 0.001 everywhere except
+  //   rows 5, 7: (2,0) = (0,2) = 0.05, (2,2) = 0.1 -> count 3; s2 count 3, s0 count 2, s1 0
+  //   row 9:     (1,1) = 0.1                       -> count 1; s1 count 1 (a false alarm)
+  // Thresholds 0: steps at rows 5, 7, 9 detect; chosen scores 0 0 3 3 1 0.
+  // Rows (first covering step): predicted 0 0 0 0 1 1 1 1 1 1 0 0, labels 0 0 0 0 1 1 1 1 0 0 0 0
+  //   point: tp 4, fp 2, fn 0 -> P 2/3, R 1, F1 0.8; point-adjusted the same.
+  // Events (tolerance 2): one event (rows 5, 7, 9) hitting [4, 10) -> P 1, R 1.
+  // Oracle: row scores 0 0 0 0 3 3 3 3 1 1 0 0 -> threshold 3 gives F1 1.
+  // HitRate: steps with row in [4, 8 + 2 - 1) = rows 5, 7: s2 6, s0 4, s1 0 -> ranking 2 0 1;
+  //   @100 top 2 {2, 0} -> 1/2; @150 top 3 -> 1.
+  // Cause recall (k = 2): detecting rows 5, 7, 9: s2 6, s0 4, s1 1 -> top 2 {2, 0} -> 1/2.
+  const std::size_t n = 3;
+  ScoreConfig config;
+  Thresholds thresholds;
+  thresholds.tau = {0.0};
+  StepResults steps;
+  for (std::size_t row = 1; row < 12; row += 2) {
+    std::vector<float> residual(n * n, 0.001f);
+    if (row == 5 || row == 7) {
+      residual[2 * n + 0] = 0.05f;
+      residual[0 * n + 2] = 0.05f;
+      residual[2 * n + 2] = 0.1f;
+    }
+    if (row == 9) residual[1 * n + 1] = 0.1f;
+    const Detection detection = detect(residual.data(), 1, n, config, thresholds);
+    steps.add(row, detection, config.detect_scale,
+              rank_sensors(residual.data(), 1, n, 0, config.theta));
+  }
+  EXPECT_EQ(steps.detected, (Bits{0, 0, 1, 1, 1, 0}));
+  EXPECT_EQ(steps.score, (std::vector<double>{0, 0, 3, 3, 1, 0}));
+
+  EvaluationOptions options;
+  options.max_window = 2;
+  options.tolerance_rows = 2;
+  options.n_sensors = n;
+  options.top_k = 2;
+  const Bits labels = {0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0};
+  const EvaluationReport report = evaluate(steps, labels, {{4, 8, {1, 2}}}, options);
+  EXPECT_EQ(report.rows, 12u);
+  EXPECT_EQ(report.steps, 6u);
+  EXPECT_EQ(report.unjudged_rows, 0u);
+  EXPECT_EQ(report.point.tp, 4u);
+  EXPECT_EQ(report.point.fp, 2u);
+  EXPECT_NEAR(report.point.f1, 0.8, 1e-12);
+  EXPECT_NEAR(report.point_adjusted.f1, 0.8, 1e-12);
+  EXPECT_EQ(report.event.events, 1u);
+  EXPECT_DOUBLE_EQ(report.event.f1, 1.0);
+  EXPECT_DOUBLE_EQ(report.best_f1_oracle.threshold, 3.0);
+  EXPECT_DOUBLE_EQ(report.best_f1_oracle.metrics.f1, 1.0);
+  EXPECT_EQ(report.hit_rates.segments_scored, 1u);
+  EXPECT_DOUBLE_EQ(report.hit_rates.at_100, 0.5);
+  EXPECT_DOUBLE_EQ(report.hit_rates.at_150, 1.0);
+  EXPECT_EQ(report.cause_recall.segments_scored, 1u);
+  EXPECT_DOUBLE_EQ(report.cause_recall.recall, 0.5);
+}
+
+TEST(EvaluateTest, RejectsMismatchedStepResults) {
+  StepResults steps;
+  steps.row = {1, 2};
+  steps.detected = {0};
+  steps.score = {0, 0};
+  steps.sensors.resize(2);
+  EXPECT_THROW(evaluate(steps, Bits(4, 0), {}, EvaluationOptions{}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace mscred::pipeline

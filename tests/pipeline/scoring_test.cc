@@ -216,6 +216,16 @@ TEST(RankPairsTest, SingleSensorHasNoPairs) {
   EXPECT_TRUE(rank_pairs(residual.data(), 1, 1, 0, 3).empty());
 }
 
+TEST(ChosenScoreTest, ScaleCountOrTotal) {
+  StepScore score;
+  score.count = {4, 0, 2};
+  score.total = 6;
+  EXPECT_EQ(chosen_score(score, 0), 4.0);
+  EXPECT_EQ(chosen_score(score, 2), 2.0);
+  EXPECT_EQ(chosen_score(score, kAllScales), 6.0);
+  EXPECT_THROW(chosen_score(score, 3), std::invalid_argument);
+}
+
 TEST(FitThresholdsTest, BetaTimesMaxPerScaleAndTotal) {
   // counts {1,0,2} {3,0,1} {2,0,0}; totals 3, 4, 2. max = {3, 0, 2}, total 4; beta 1.5.
   std::vector<StepScore> validation(3);

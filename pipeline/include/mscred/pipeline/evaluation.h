@@ -159,4 +159,49 @@ CauseRecall top_k_cause_recall(const std::vector<std::size_t>& step_rows,
                                const std::vector<LabelSegment>& segments, std::size_t n_sensors,
                                std::size_t tolerance_rows, std::size_t k = 3);
 
+// --- Everything at once ----------------------------------------------------------------------
+
+//! Per-step results of a replay, one entry per step in step order (parallel vectors).
+struct StepResults {
+  std::vector<std::size_t> row;                  //!< newest row of the step's window
+  std::vector<std::uint8_t> detected;            //!< Detection::detected
+  std::vector<double> score;                     //!< chosen_score() of the step
+  std::vector<std::vector<SensorRank>> sensors;  //!< rank_sensors() of the cause residual
+
+  //! Appends one step. `sensors` should be the full ranking (all n), computed for every step
+  //! and not only detecting ones, since HitRate looks at all steps covering a segment.
+  void add(std::size_t step_row, const Detection& detection, int detect_scale,
+           std::vector<SensorRank> step_sensors);
+};
+
+//! How the rows of a test file relate to steps, and the root-cause parameters.
+struct EvaluationOptions {
+  std::size_t max_window = 60;      //!< longest signature window, rows
+  std::size_t tolerance_rows = 60;  //!< event-level tolerance; max_window is the natural value
+  std::size_t n_sensors = 0;
+  std::size_t top_k = 3;  //!< for top_k_cause_recall
+};
+
+//! All metrics of one replayed file. The oracle is reported under its own name, never as the
+//! result.
+struct EvaluationReport {
+  std::size_t rows = 0;
+  std::size_t unjudged_rows = 0;  //!< rows no step covers, counted as normal
+  std::size_t steps = 0;
+  PointMetrics point;
+  PointMetrics point_adjusted;
+  EventMetrics event;
+  OracleF1 best_f1_oracle;  //!< over the rows' chosen scores (first covering step)
+  HitRates hit_rates;
+  CauseRecall cause_recall;
+};
+
+//! Computes every metric above with one set of conventions. `point_labels` gives the rows
+//! (its length is the number of rows); `segments` the labelled anomalies with causes (for a
+//! file without cause labels, segments_from_points(point_labels)). Unjudged rows get score
+//! -inf for the oracle.
+EvaluationReport evaluate(const StepResults& steps, const std::vector<std::uint8_t>& point_labels,
+                          const std::vector<LabelSegment>& segments,
+                          const EvaluationOptions& options);
+
 }  // namespace mscred::pipeline

@@ -105,6 +105,10 @@ StepScore score_residual(const float* residual, std::size_t scales, std::size_t 
 void score_residual_into(const float* residual, std::size_t scales, std::size_t n, double theta,
                          StepScore* out);
 
+//! The score that decides detection: count[detect_scale], or total for kAllScales. Also the
+//! continuous score for best_f1_oracle and the `mscred_score` gauge. Throws when out of range.
+double chosen_score(const StepScore& score, int detect_scale);
+
 //! tau_s = beta * max over `validation` of count[s]; tau_total likewise on total. A maximum of
 //! 0 gives tau = 0, so any positive count detects (detection is "score > tau"). Throws on an
 //! empty set, on entries whose number of scales differ, and on beta not finite or <= 0.

@@ -80,7 +80,7 @@ struct PairRank {
   double residual = 0.0;
 };
 
-//! How long-lived the anomaly looks, from which window lengths detect it (paper, Sec. 4).
+//! How long-lived the anomaly looks, from which window lengths detect it (as in the paper).
 enum class Severity { kNone, kShort, kMedium, kLong };
 
 //! "none", "short", "medium", "long" (the `severity` label of mscred_alerts_total).

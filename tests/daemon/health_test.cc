@@ -233,6 +233,8 @@ TEST(HealthServerTest, StopClosesTheListener) {
 
 TEST(HealthServerTest, SetReadyFromManyThreadsWhileServing) {
   HealthServer server(ephemeral());
+  // The initial reason ("starting") would be served if a request beat every writer.
+  server.set_ready(false, "flip -1");
   std::atomic<bool> done{false};
   std::vector<std::thread> writers;
   for (int t = 0; t < 4; ++t) {

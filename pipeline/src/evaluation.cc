@@ -110,15 +110,6 @@ void add_step(const std::vector<std::vector<SensorRank>>& step_sensors, std::siz
 
 }  // namespace
 
-std::vector<LabelSegment> segments_from_points(const std::vector<std::uint8_t>& point) {
-  std::vector<LabelSegment> segments;
-  for (std::size_t x = 0; x < point.size(); ++x) {
-    if (point[x] == 0) continue;
-    if (x == 0 || point[x - 1] == 0) segments.push_back({x, x + 1, {}});
-    segments.back().end = x + 1;
-  }
-  return segments;
-}
 
 std::vector<std::int64_t> judging_steps(const std::vector<std::size_t>& step_rows,
                                         std::size_t n_rows, std::size_t max_window) {

@@ -17,20 +17,15 @@
 #include <limits>
 #include <vector>
 
+#include "mscred/pipeline/labels.h"
+
 #include "mscred/pipeline/scoring.h"
 
 namespace mscred::pipeline {
 
 //! A labelled anomaly: rows [begin, end) and the sensors (0-based) that cause it, possibly
-//! none. Same shape as labels.h's Segment, kept apart so this header does not depend on it.
-struct LabelSegment {
-  std::size_t begin = 0;
-  std::size_t end = 0;  //!< exclusive
-  std::vector<int> causes;
-};
-
-//! The maximal runs of 1 in `point` as segments without causes.
-std::vector<LabelSegment> segments_from_points(const std::vector<std::uint8_t>& point);
+//! none (labels.h's Segment; segments_from_points() is declared there too).
+using LabelSegment = Segment;
 
 // --- From steps to rows -------------------------------------------------------------------------
 

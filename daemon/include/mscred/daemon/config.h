@@ -1,0 +1,145 @@
+#pragma once
+// The daemon's YAML configuration: one file, every key documented in config.example.yaml.
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mscred/connectors/record.h"
+
+namespace mscred::daemon {
+
+//! A configuration problem, with the file, 1-based line and column, and the dotted key
+//! (`worker.max_batch`, `sources[1].port`). what() reads "file:line:column: key: message".
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, int line, int column, std::string key, const std::string& message);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }
+  int column() const { return column_; }
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string file_;
+  int line_;
+  int column_;
+  std::string key_;
+};
+
+using Settings = std::map<std::string, std::string>;  // librdkafka pass-through
+
+struct SourceConfig {
+  std::string type;  // tcp | kafka | file
+  std::string name;  // `source` label of the metrics; defaults to the type
+  // tcp
+  std::string bind = "127.0.0.1";
+  int port = 7878;
+  std::string format = "auto";  // auto | json | csv
+  size_t max_line_bytes = 65536;
+  size_t max_connections = 256;
+  bool reply_errors = true;
+  // kafka
+  std::vector<std::string> topics;
+  std::string group_id = "mscredd";
+  Settings librdkafka;
+  // file
+  std::string path;
+  std::string entity;
+  double speed = 0.0;
+};
+
+//! A model served by the daemon. `path` is a checkpoint (model::Detector). `fake` selects
+//! the built-in deterministic test scorer instead (tests and demos without a trained
+//! model): it flags a step when a sensor exceeds `fake_level`.
+struct ModelConfig {
+  std::string name;
+  std::string path;
+  bool fake = false;
+  std::vector<std::string> fake_sensors;
+  double fake_level = 3.0;
+};
+
+struct EntitiesConfig {
+  enum class Unknown { kReject, kDefault } unknown = Unknown::kReject;
+  std::string default_model;                  // required when unknown = default
+  std::map<std::string, std::string> models;  // entity -> model name
+  size_t max_entities = 100000;  // streaming states kept; beyond: rejected as unknown_entity
+};
+
+struct PipelineConfig {
+  std::vector<int> scales{10, 30, 60};  // window lengths, in samples
+  int step = 10;                        // samples between signature matrices
+  int history = 5;                      // h: steps per model input
+  connectors::MissingPolicy missing = connectors::MissingPolicy::kReject;
+};
+
+struct ScoringConfig {
+  double theta = 0.005;  // residual cell threshold
+  double beta = 1.5;     // threshold = beta * max validation score
+  int top_k = 3;         // sensors and pairs named in an alert
+  int detect_scale = 0;  // index into scales used for detection
+};
+
+struct WorkerConfig {
+  std::string device = "auto";    // cpu | cuda:N | auto
+  int threads = 0;                // intra-op threads, 0 = library default
+  size_t max_batch = 64;          // steps per inference batch
+  int max_wait_ms = 5;            // longest a ready step waits for a batch to fill
+  size_t queue_capacity = 65536;  // records between the sources and the worker
+};
+
+struct SinksConfig {
+  bool log = true;
+  std::string log_stream = "stdout";  // stdout | stderr
+  bool kafka = false;
+  std::string kafka_topic = "mscred-alerts";
+  Settings kafka_librdkafka;
+  std::string instance;  // empty = host name
+};
+
+struct LoggingConfig {
+  std::string level = "info";   // trace | debug | info | warn | error | off
+  std::string format = "text";  // text | json
+};
+
+struct MetricsConfig {
+  bool enabled = true;
+  std::string listen = "127.0.0.1:9464";
+  size_t max_entities = 1000;  // entities with mscred_score / mscred_threshold series
+};
+
+struct HealthConfig {
+  bool enabled = true;
+  std::string listen = "127.0.0.1:9465";
+};
+
+struct ShutdownConfig {
+  double drain_deadline_s = 20.0;
+};
+
+struct Config {
+  std::string file;  // where it came from (for messages)
+  std::vector<SourceConfig> sources;
+  EntitiesConfig entities;
+  std::vector<ModelConfig> models;
+  PipelineConfig pipeline;
+  ScoringConfig scoring;
+  WorkerConfig worker;
+  SinksConfig sinks;
+  LoggingConfig logging;
+  MetricsConfig metrics;
+  HealthConfig health;
+  ShutdownConfig shutdown;
+};
+
+//! Reads and validates `path`. Throws ConfigError (also for an unreadable file or bad
+//! YAML, with line 0 when there is no position).
+Config load_config(const std::string& path);
+//! Same, from text; `file` names it in errors.
+Config parse_config(const std::string& text, const std::string& file);
+//! The built-in configuration used when mscredd gets no --config (the README demo): TCP
+//! on 127.0.0.1:7878, JSON alert lines on stdout, metrics on 127.0.0.1:9464.
+const char* default_config_yaml();
+
+}  // namespace mscred::daemon

@@ -1,0 +1,62 @@
+#pragma once
+// The seam between the worker and a model: a scorer of batched windows.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mscred::daemon {
+
+//! What the worker needs to know about a model. The window layout (window_floats per
+//! step) belongs to the EntityState made for this scorer (entity_state.h).
+struct ScorerInfo {
+  std::string model_id;
+  std::string version;
+  std::vector<std::string> sensors;  // model order
+  std::vector<int> scales;           // window lengths, in samples
+  int step = 10;
+  int history = 5;
+  std::vector<double> thresholds;  // per scale
+  size_t window_floats = 0;        // floats per window passed to score()
+};
+
+//! The result for one step of one entity.
+struct StepOutcome {
+  struct Sensor {
+    size_t index = 0;
+    int count = 0;
+    double mass = 0.0;
+  };
+  struct Pair {
+    size_t i = 0;
+    size_t j = 0;
+    double residual = 0.0;
+  };
+  bool detected = false;
+  std::string severity;        // short | medium | long when detected
+  std::vector<double> scores;  // per scale
+  std::vector<Sensor> top_sensors;
+  std::vector<Pair> top_pairs;
+};
+
+//! A model as the worker uses it. Owned and called by the worker thread only (the thread
+//! that owns the model); score() blocks for the inference.
+class StepScorer {
+ public:
+  virtual ~StepScorer() = default;
+  virtual const ScorerInfo& info() const = 0;
+  //! `windows` holds `batch` windows of info().window_floats each; one outcome per window.
+  virtual std::vector<StepOutcome> score(const float* windows, size_t batch) = 0;
+};
+
+struct ModelConfig;
+struct Config;
+
+//! Makes the scorer for a configured model: the built-in fake scorer for `fake:` models,
+//! else the checkpoint at `path`. Throws std::runtime_error with the reason when it
+//! cannot (a bad checkpoint, a device that is not there). Called from the worker thread
+//! (initial load and SIGHUP reload).
+std::unique_ptr<StepScorer> load_scorer(const ModelConfig& model, const Config& config);
+
+}  // namespace mscred::daemon

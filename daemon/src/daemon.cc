@@ -1,0 +1,142 @@
+#include "mscred/daemon/daemon.h"
+
+#include <cstdio>
+
+#include "mscred/connectors/file_source.h"
+#include "mscred/connectors/kafka_source.h"
+#include "mscred/connectors/log.h"
+#include "mscred/connectors/sinks.h"
+#include "mscred/connectors/tcp_source.h"
+
+namespace mscred::daemon {
+
+using Clock = std::chrono::steady_clock;
+
+void configure_logging(const LoggingConfig& logging) {
+  spdlog::set_level(spdlog::level::from_str(logging.level));
+  if (logging.format == "json") {
+    // Messages are not JSON-escaped by spdlog; ours contain no raw quotes in practice,
+    // but a record's entity name could. TODO: a JSON formatter that escapes %v.
+    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","logger":"%n","msg":"%v"})");
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  }
+}
+
+Daemon::Daemon(Config config, std::vector<connectors::AlertSink*> extra_sinks)
+    : config_(std::move(config)), extra_sinks_(std::move(extra_sinks)) {}
+
+Daemon::~Daemon() {
+  if (started_ && !shut_down_) shutdown();
+}
+
+void Daemon::start() {
+  auto log = connectors::logger("daemon");
+  metrics_ = std::make_unique<connectors::Metrics>(config_.metrics.max_entities);
+  if (config_.metrics.enabled) {
+    metrics_->expose(config_.metrics.listen);
+    log->info("metrics on http://{}/metrics (port {})", config_.metrics.listen, metrics_->port());
+  }
+  // TODO: start HealthServer on config_.health.listen (/healthz, /readyz) once
+  // health_server.h from the health helper is on main; readiness = set_ready() below.
+
+  std::vector<connectors::AlertSink*> sinks = extra_sinks_;
+  if (config_.sinks.log) {
+    sinks_.push_back(std::make_unique<connectors::LogSink>(
+        config_.sinks.log_stream == "stderr" ? stderr : stdout));
+  }
+  if (config_.sinks.kafka) {
+    sinks_.push_back(std::make_unique<connectors::KafkaSink>(config_.sinks.kafka_topic,
+                                                             config_.sinks.kafka_librdkafka));
+  }
+  for (auto& s : sinks_)
+    sinks.push_back(s.get());
+
+  queue_ = std::make_unique<RecordQueue>(config_.worker.queue_capacity);
+  metrics_->set_queue(0, queue_->capacity());
+  ingest_ = std::make_unique<QueueIngest>(*queue_, metrics_.get());
+  worker_ = std::make_unique<Worker>(config_, *queue_, sinks, metrics_.get());
+  worker_->start();
+
+  for (const auto& sc : config_.sources) {
+    if (sc.type == "tcp") {
+      connectors::TcpSourceOptions o;
+      o.name = sc.name;
+      o.bind = sc.bind;
+      o.port = static_cast<uint16_t>(sc.port);
+      o.format = sc.format == "json"  ? connectors::TcpSourceOptions::Format::kJson
+                 : sc.format == "csv" ? connectors::TcpSourceOptions::Format::kCsv
+                                      : connectors::TcpSourceOptions::Format::kAuto;
+      o.max_line_bytes = sc.max_line_bytes;
+      o.max_connections = sc.max_connections;
+      o.reply_errors = sc.reply_errors;
+      sources_.push_back(std::make_unique<connectors::TcpSource>(o, *ingest_));
+    } else if (sc.type == "kafka") {
+      connectors::KafkaSourceOptions o;
+      o.name = sc.name;
+      o.topics = sc.topics;
+      o.group_id = sc.group_id;
+      o.settings = sc.librdkafka;
+      sources_.push_back(std::make_unique<connectors::KafkaSource>(o, *ingest_, metrics_.get()));
+    } else {
+      connectors::FileSourceOptions o;
+      o.name = sc.name;
+      o.path = sc.path;
+      o.entity = sc.entity;
+      o.speed = sc.speed;
+      sources_.push_back(std::make_unique<connectors::FileSource>(o, *ingest_));
+    }
+    sources_.back()->start();
+  }
+  started_ = true;
+  metrics_->set_ready(true);
+  // TODO: health_server.set_ready(true) and sd_notify notify_ready() here once
+  // health_server.h / sd_notify.h are on main.
+  log->info("mscredd ready: {} sources, {} models", sources_.size(), config_.models.size());
+}
+
+bool Daemon::shutdown() {
+  if (shut_down_ || !started_) return true;
+  shut_down_ = true;
+  auto log = connectors::logger("daemon");
+  auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(config_.shutdown.drain_deadline_s));
+  metrics_->set_ready(false);
+  // TODO: sd_notify notify_stopping() and health_server.set_ready(false) here.
+  log->info("shutting down: stopping intake");
+  for (auto& s : sources_)
+    s->stop();
+  log->info("draining {} queued records", queue_->size());
+  bool ok = worker_->drain(deadline);
+  for (auto& s : sources_)
+    s->commit();
+  sources_.clear();  // closes consumers (after the commit)
+  sinks_.clear();    // KafkaSink flushes in its destructor
+  log->info("shutdown {}: {} steps scored, {} alerts", ok ? "complete" : "past the deadline",
+            worker_->stats().steps_scored.load(), worker_->stats().alerts.load());
+  return ok;
+}
+
+bool Daemon::files_done() const {
+  if (sources_.empty()) return false;
+  for (const auto& s : sources_) {
+    auto* f = dynamic_cast<connectors::FileSource*>(s.get());
+    if (f == nullptr || !f->finished()) return false;
+  }
+  return true;
+}
+
+uint16_t Daemon::tcp_port(const std::string& source_name) const {
+  auto* s = dynamic_cast<connectors::TcpSource*>(source(source_name));
+  return s == nullptr ? 0 : s->port();
+}
+
+connectors::Source* Daemon::source(const std::string& name) const {
+  for (const auto& s : sources_) {
+    if (name == s->name()) return s.get();
+  }
+  return nullptr;
+}
+
+}  // namespace mscred::daemon

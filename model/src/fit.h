@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mscred/model/checkpoint.h"
+#include "mscred/model/train.h"
 #include "mscred_net.h"
 
 namespace mscred::model {
@@ -25,19 +26,7 @@ struct FitOptions {
   int patience = 5;  //!< epochs without a better validation loss before stopping
   std::uint64_t seed = 0;
   //! Called every few batches and at each epoch end; `line_end` marks the epoch end.
-  std::function<void(const struct FitProgress&)> progress;
-};
-
-struct FitProgress {
-  int epoch = 0;  //!< 1-based
-  int epochs = 0;
-  std::size_t windows_done = 0;  //!< in this epoch
-  std::size_t windows_total = 0;
-  double train_loss = 0.0;  //!< running mean over this epoch
-  double val_loss = -1.0;   //!< set at epoch end (-1 while running or without validation)
-  double windows_per_s = 0.0;
-  double seconds_left = 0.0;  //!< estimate for the remaining epochs
-  bool epoch_end = false;
+  std::function<void(const FitProgress&)> progress;
 };
 
 struct FitResult {

@@ -34,10 +34,10 @@ void apply_yaml(const std::string& path, TrainCli& o, const CLI::App& sub) {
   const YAML::Node root = YAML::LoadFile(path);
   if (!root.IsMap()) throw std::runtime_error(path + ": expected a mapping of train options");
   static const std::set<std::string> kKeys = {
-      "data",    "out",          "model-id", "normaliser",  "scales",       "step",
-      "history", "missing",      "kernel",   "chi",         "val-fraction", "lr",
-      "batch",   "epochs",       "patience", "seed",        "threads",      "theta",
-      "beta",    "detect-scale", "top-k",    "time-column", "max-rows"};
+      "data",    "out",     "model-id",     "normaliser", "scales",       "step",
+      "history", "missing", "kernel",       "chi",        "val-fraction", "lr",
+      "batch",   "epochs",  "patience",     "seed",       "threads",      "max-seconds",
+      "theta",   "beta",    "detect-scale", "top-k",      "time-column",  "max-rows"};
   for (const auto& kv : root) {
     const auto key = kv.first.as<std::string>();
     const auto line = std::to_string(kv.first.Mark().line + 1);
@@ -63,6 +63,7 @@ void apply_yaml(const std::string& path, TrainCli& o, const CLI::App& sub) {
       if (key == "patience") t.patience = v.as<int>();
       if (key == "seed") t.seed = v.as<std::uint64_t>();
       if (key == "threads") t.threads = v.as<int>();
+      if (key == "max-seconds") t.max_seconds = v.as<double>();
       if (key == "theta") t.score.theta = v.as<double>();
       if (key == "beta") t.score.beta = v.as<double>();
       if (key == "detect-scale") t.score.detect_scale = v.as<int>();
@@ -125,7 +126,9 @@ int run_train(TrainCli& o, const CLI::App& sub) {
   std::printf("model %s written to %s\n", r.info.model_id.c_str(), o.train.output_path.c_str());
   std::printf("  windows: %zu training, %zu validation; epochs run %zu (best %d%s)\n",
               r.train_windows, r.validation_windows, r.train_loss.size(), r.best_epoch,
-              r.stopped_early ? ", stopped early" : "");
+              r.stopped_early     ? ", stopped early"
+              : r.stopped_by_time ? ", stopped by --max-seconds"
+                                  : "");
   if (!r.val_loss.empty()) {
     std::printf("  best validation loss %.6g\n", r.val_loss[std::size_t(r.best_epoch - 1)]);
   }
@@ -168,6 +171,9 @@ std::function<int()> setup_train(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--seed", t.seed, "Random seed")->capture_default_str();
   sub.add_option("--threads", t.threads, "LibTorch intra-op threads")->capture_default_str();
+  sub.add_option("--max-seconds", t.max_seconds,
+                 "Training time budget: no epoch starts that would end past it (0 = none)")
+      ->capture_default_str();
   sub.add_option("--theta", t.score.theta, "Residual above which an element counts")
       ->capture_default_str();
   sub.add_option("--beta", t.score.beta, "tau = beta * max validation score")

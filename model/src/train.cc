@@ -141,12 +141,14 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
   fo.epochs = o.epochs;
   fo.patience = o.patience;
   fo.seed = o.seed;
+  fo.max_seconds = o.max_seconds;
   fo.progress = o.progress;
   const auto fr = fit(net, train_set, val_set, fo);
   report.train_loss = fr.train_loss;
   report.val_loss = fr.val_loss;
   report.best_epoch = fr.best_epoch;
   report.stopped_early = fr.stopped_early;
+  report.stopped_by_time = fr.stopped_by_time;
   report.train_windows_per_s = fr.train_windows_per_s;
   report.seconds = fr.seconds;
 
@@ -169,6 +171,9 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
                             {"validation_windows", report.validation_windows},
                             {"epochs_run", report.train_loss.size()},
                             {"best_epoch", report.best_epoch},
+                            {"stopped_early", report.stopped_early},
+                            {"stopped_by_time", report.stopped_by_time},
+                            {"lstm_kernel", o.lstm_kernel},
                             {"train_loss", report.train_loss},
                             {"val_loss", report.val_loss},
                             {"learning_rate", o.learning_rate},

@@ -42,7 +42,8 @@ struct TrainOptions {
   int epochs = 20;
   int patience = 5;
   std::uint64_t seed = 0;
-  int threads = 1;  //!< LibTorch intra-op threads
+  int threads = 1;           //!< LibTorch intra-op threads
+  double max_seconds = 0.0;  //!< training wall-clock budget (0 = none), see FitOptions
   std::function<void(const FitProgress&)> progress;
 };
 
@@ -55,6 +56,7 @@ struct TrainReport {
   std::vector<double> val_loss;    //!< per epoch
   int best_epoch = 0;
   bool stopped_early = false;
+  bool stopped_by_time = false;
   double train_windows_per_s = 0.0;
   double seconds = 0.0;
   double validation_max_score = 0.0;  //!< max total score over validation windows

@@ -119,6 +119,13 @@ FitResult fit(MscredNet& net, const WindowSet& train, const WindowSet& validatio
       result.stopped_early = true;
       break;
     }
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (options.max_seconds > 0.0 && epoch < options.epochs &&
+        elapsed * static_cast<double>(epoch + 1) / static_cast<double>(epoch) >
+            options.max_seconds) {
+      result.stopped_by_time = true;
+      break;
+    }
   }
   if (!best_weights.empty()) restore(net, best_weights);
   net->eval();

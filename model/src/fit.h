@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mscred/model/checkpoint.h"
+#include "mscred/model/train.h"
 #include "mscred_net.h"
 
 namespace mscred::model {
@@ -24,20 +25,11 @@ struct FitOptions {
   int epochs = 20;
   int patience = 5;  //!< epochs without a better validation loss before stopping
   std::uint64_t seed = 0;
+  //! Wall-clock budget: no new epoch starts when the previous epoch's duration would take the
+  //! run past it (0 = no limit). For full-size runs on a shared CPU.
+  double max_seconds = 0.0;
   //! Called every few batches and at each epoch end; `line_end` marks the epoch end.
-  std::function<void(const struct FitProgress&)> progress;
-};
-
-struct FitProgress {
-  int epoch = 0;  //!< 1-based
-  int epochs = 0;
-  std::size_t windows_done = 0;  //!< in this epoch
-  std::size_t windows_total = 0;
-  double train_loss = 0.0;  //!< running mean over this epoch
-  double val_loss = -1.0;   //!< set at epoch end (-1 while running or without validation)
-  double windows_per_s = 0.0;
-  double seconds_left = 0.0;  //!< estimate for the remaining epochs
-  bool epoch_end = false;
+  std::function<void(const FitProgress&)> progress;
 };
 
 struct FitResult {
@@ -45,6 +37,7 @@ struct FitResult {
   std::vector<double> val_loss;    //!< per epoch (empty without validation windows)
   int best_epoch = 0;              //!< 1-based; its weights are the ones left in the net
   bool stopped_early = false;
+  bool stopped_by_time = false;
   double train_windows_per_s = 0.0;
   double seconds = 0.0;
 };

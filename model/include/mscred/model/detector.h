@@ -35,7 +35,7 @@ class Detector {
   //! empty the model's sensor names and order must equal it. Throws CheckpointError (bad
   //! file / mismatch) or std::runtime_error (device not available), naming the file.
   static std::unique_ptr<Detector> load(const std::string& path, const DeviceOptions& device,
-                                         const std::vector<std::string>& expected_sensors = {});
+                                        const std::vector<std::string>& expected_sensors = {});
 
   const ModelInfo& info() const;
   //! Device actually used, e.g. "cpu" or "cuda:0".
@@ -50,7 +50,10 @@ class Detector {
   //! Same shapes; out = (X_newest - Xhat)^2 elementwise.
   void residuals(const float* windows, std::size_t batch, float* out);
   //! Residuals scored with the checkpoint's ScoreConfig and Thresholds (pipeline::detect).
-  std::vector<pipeline::Detection> score(const float* windows, std::size_t batch);
+  //! When `residuals_out` is not null it receives the residuals [batch, scales, n, n] too
+  //! (eval ranks every step's sensors from them, without a second forward pass).
+  std::vector<pipeline::Detection> score(const float* windows, std::size_t batch,
+                                         std::vector<float>* residuals_out = nullptr);
 
   struct Impl;  //!< opaque; defined in detector.cc
 

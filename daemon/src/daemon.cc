@@ -109,11 +109,13 @@ bool Daemon::shutdown() {
     s->stop();
   log->info("draining {} queued records", queue_->size());
   bool ok = worker_->drain(deadline);
-  for (auto& s : sources_)
+  for (auto& s : sources_) {
     s->commit();
-  sources_.clear();  // closes consumers (after the commit)
-  sinks_.clear();    // KafkaSink flushes in its destructor
-  log->info("shutdown {}: {} steps scored, {} alerts", ok ? "complete" : "past the deadline",
+    s->close();  // a Kafka consumer leaves its group only after the commit
+  }
+  // One summary line (also read by the SIGTERM integration test).
+  log->info("shutdown {}: {} samples processed, {} steps scored, {} alerts",
+            ok ? "complete" : "past the deadline", worker_->stats().records.load(),
             worker_->stats().steps_scored.load(), worker_->stats().alerts.load());
   return ok;
 }

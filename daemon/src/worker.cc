@@ -47,10 +47,10 @@ bool QueueIngest::push(Record&& record) {
   return true;
 }
 
-bool QueueIngest::try_push(Record& record) {
+bool QueueIngest::push_for(Record& record, std::chrono::milliseconds timeout) {
   const char* source = record.source;
   const bool is_sample = record.kind == Record::Kind::kSample;
-  if (!queue_.try_push(record)) return false;
+  if (!queue_.push_for(record, timeout)) return false;
   count(source, is_sample);
   return true;
 }

@@ -27,8 +27,14 @@ ConfigError error_of(const std::string& text) {
 
 TEST(ConfigTest, ExampleFileLoads) {
   Config c = load_config(std::string(MSCRED_SOURCE_DIR) + "/config.example.yaml");
-  ASSERT_EQ(c.sources.size(), 1u);
+  // Every source type is spelled out; only TCP is enabled.
+  ASSERT_EQ(c.sources.size(), 3u);
   EXPECT_EQ(c.sources[0].type, "tcp");
+  EXPECT_TRUE(c.sources[0].enabled);
+  EXPECT_FALSE(c.sources[1].enabled);
+  EXPECT_FALSE(c.sources[2].enabled);
+  EXPECT_EQ(c.sources[1].librdkafka.at("bootstrap.servers"), "localhost:9092");
+  EXPECT_FALSE(c.sinks.kafka);
   EXPECT_EQ(c.sources[0].bind, "127.0.0.1");
   EXPECT_EQ(c.sources[0].port, 7878);
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
@@ -85,9 +91,29 @@ TEST(ConfigTest, ImpossibleValues) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "shutdown:\n  drain_deadline_s: -1\n").key(),
             "shutdown.drain_deadline_s");
   auto port = error_of(
-      "sources:\n  - type: tcp\n    port: 70000\nmodels:\n  - {name: m, fake: {sensors: [a]}}\n");
-  EXPECT_EQ(port.key(), "sources[0].port");
+      "sources:\n  - type: tcp\n    listen: 127.0.0.1:70000\nmodels:\n  - {name: m, fake: "
+      "{sensors: [a]}}\n");
+  EXPECT_EQ(port.key(), "sources[0].listen");
   EXPECT_EQ(port.line(), 3);
+}
+
+TEST(ConfigTest, TcpListenTakesIpv4AndIpv6) {
+  Config c = parse_config(
+      "sources:\n  - {type: tcp, listen: \"[::1]:9000\"}\n  - {type: tcp, name: t2, listen: "
+      "0.0.0.0:0}\nmodels:\n  - {name: m, fake: {sensors: [a]}}\n",
+      "l.yaml");
+  EXPECT_EQ(c.sources[0].bind, "::1");
+  EXPECT_EQ(c.sources[0].port, 9000);
+  EXPECT_EQ(c.sources[1].bind, "0.0.0.0");
+  EXPECT_EQ(c.sources[1].port, 0);
+}
+
+TEST(ConfigTest, NeedsAnEnabledSource) {
+  auto e = error_of(
+      "sources:\n  - {type: tcp, enabled: false}\nmodels:\n  - {name: m, fake: {sensors: "
+      "[a]}}\n");
+  EXPECT_EQ(e.key(), "sources");
+  EXPECT_EQ(e.line(), 2);
 }
 
 TEST(ConfigTest, UnknownSourceType) {

@@ -93,6 +93,7 @@ sinks:
                        bootstraps_ + R"("
       log_level: "3"
 metrics: {enabled: false}
+health: {listen: "127.0.0.1:0"}
 logging: {level: warn}
 )";
     return parse_config(yaml, "kafka-test.yaml");

@@ -20,7 +20,7 @@ using testing::json_record;
 const char* kConfig = R"(
 sources:
   - type: tcp
-    port: 0
+    listen: "127.0.0.1:0"
 models:
   - name: m
     fake: {sensors: [a, b, c], level: 5}
@@ -31,6 +31,7 @@ pipeline: {scales: [4, 8], step: 2, history: 2}
 worker: {max_batch: 4, max_wait_ms: 2, queue_capacity: 128}
 sinks: {log: {enabled: false}}
 metrics: {listen: "127.0.0.1:0", max_entities: 1}
+health: {listen: "127.0.0.1:0"}
 logging: {level: error}
 )";
 
@@ -109,6 +110,11 @@ TEST(MetricsIntegrationTest, ScrapeMatchesWhatWasSentAndPassesPromtool) {
   EXPECT_EQ(metric(scrape, "mscred_end_to_end_latency_seconds_count"), steps);
   // No sensor-pair labels anywhere.
   EXPECT_EQ(scrape.find("pair"), std::string::npos);
+
+  // Readiness is up while serving (health on an ephemeral port).
+  ASSERT_GT(daemon.health_port(), 0);
+  EXPECT_NE(testing::http_get(daemon.health_port(), "/readyz").find("\"ready\""),
+            std::string::npos);
 
   std::string path = ::testing::TempDir() + "mscred_scrape.txt";
   std::ofstream(path) << scrape;

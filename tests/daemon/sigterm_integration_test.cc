@@ -35,13 +35,14 @@ TEST(SigtermIntegrationTest, ExitsZeroWithEverythingDelivered) {
   const std::string err = dir + "mscredd_sigterm.err";
   std::ofstream(config) << R"(
 sources:
-  - {type: tcp, port: 0}
+  - {type: tcp, listen: "127.0.0.1:0"}
 models:
   - {name: m, fake: {sensors: [a, b, c], level: 5}}
 entities: {unknown: default, default_model: m}
 pipeline: {scales: [4, 8], step: 2, history: 2}
 worker: {max_batch: 16, max_wait_ms: 2, queue_capacity: 256}
 metrics: {enabled: false}
+health: {listen: "127.0.0.1:0"}
 shutdown: {drain_deadline_s: 10}
 )";
 

@@ -21,7 +21,7 @@ using testing::json_record;
 const char* kConfig = R"(
 sources:
   - type: tcp
-    port: 0
+    listen: "127.0.0.1:0"
     max_line_bytes: 512
 models:
   - name: m
@@ -34,6 +34,7 @@ sinks:
   log: {enabled: false}
 metrics: {enabled: false}
 logging: {level: warn}
+health: {listen: "127.0.0.1:0"}
 )";
 
 // Steps scored for `samples` valid samples of one entity (window 10, step 2).

@@ -3,6 +3,7 @@
 
 #include "mscred/daemon/entity_state.h"
 #include "mscred/daemon/fake_scorer.h"
+#include "mscred/pipeline/signature.h"
 
 namespace mscred::daemon {
 namespace {
@@ -54,6 +55,62 @@ TEST(EntityStateTest, EmitsEveryStepAndWarmsUp) {
   state->window(w);
   for (int r = 0; r < 6; ++r)
     EXPECT_FLOAT_EQ(w[r], static_cast<float>(r + 2));  // rows 2..7
+}
+
+}  // namespace
+}  // namespace mscred::daemon
+
+namespace mscred::daemon {
+namespace {
+
+// The signature layout against pipeline's from-scratch definition on normalised rows.
+TEST(EntityStateTest, SignatureLayoutMatchesFromScratchDefinition) {
+  ScorerInfo info;
+  info.layout = WindowLayout::kSignatures;
+  info.model_id = "sig";
+  info.sensors = {"a", "b", "c"};
+  info.scales = {2, 4};
+  info.step = 2;
+  info.history = 2;
+  const size_t n = 3, scales = 2, h = 2;
+  info.window_floats = h * scales * n * n;
+  info.normaliser = pipeline::Normaliser::from_parameters(pipeline::NormKind::kMinMax,
+                                                          {0.0, 1.0, -2.0}, {2.0, 4.0, 1.0});
+  auto state = make_entity_state(info);
+
+  std::vector<double> normalised;  // rows after (x - offset) / scale, by hand
+  std::vector<size_t> step_ends;   // sample count at each emitted step
+  for (int t = 0; t < 12; ++t) {
+    double row[3] = {0.5 * t, 1.0 + (t % 3), -1.0 * t};
+    normalised.push_back((row[0] - 0.0) / 2.0);
+    normalised.push_back((row[1] - 1.0) / 4.0);
+    normalised.push_back((row[2] + 2.0) / 1.0);
+    if (state->push(row)) step_ends.push_back(static_cast<size_t>(t + 1));
+  }
+  ASSERT_TRUE(state->window_ready());
+  ASSERT_GE(step_ends.size(), h);
+
+  std::vector<float> window(info.window_floats);
+  state->window(window.data());
+  for (size_t k = 0; k < h; ++k) {
+    size_t end = step_ends[step_ends.size() - h + k];  // oldest first
+    for (size_t s = 0; s < scales; ++s) {
+      std::vector<double> expected(n * n);
+      pipeline::signature_from_scratch(normalised.data(), n, end, info.scales[s], expected.data());
+      for (size_t i = 0; i < n * n; ++i) {
+        EXPECT_NEAR(window[(k * scales + s) * n * n + i], expected[i], 1e-5)
+            << "step " << k << " scale " << s << " cell " << i;
+      }
+    }
+  }
+}
+
+TEST(EntityStateTest, SignatureLayoutNeedsNormaliser) {
+  ScorerInfo info;
+  info.layout = WindowLayout::kSignatures;
+  info.sensors = {"a", "b"};
+  info.scales = {2};
+  EXPECT_THROW(make_entity_state(info), std::invalid_argument);
 }
 
 }  // namespace

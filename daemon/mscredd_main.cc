@@ -9,6 +9,7 @@
 #include "mscred/connectors/log.h"
 #include "mscred/daemon/config.h"
 #include "mscred/daemon/daemon.h"
+#include "mscred/daemon/sd_notify.h"
 #include "mscred/daemon/version.h"
 
 namespace {
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // systemd's watchdog, if configured: ping at least twice per interval.
+  const auto watchdog = d::watchdog_interval();
+  auto last_ping = std::chrono::steady_clock::now();
   while (true) {
     timespec wait{0, 200 * 1000 * 1000};
     int sig = sigtimedwait(&signals, nullptr, &wait);
@@ -84,7 +88,11 @@ int main(int argc, char** argv) {
       log->info("all file sources replayed");
       break;
     }
-    // TODO: sd_notify notify_watchdog() here once sd_notify.h is on main.
+    auto now = std::chrono::steady_clock::now();
+    if (watchdog && now - last_ping >= *watchdog / 2) {
+      d::notify_watchdog();
+      last_ping = now;
+    }
   }
   return daemon.shutdown() ? 0 : 1;
 }

@@ -39,7 +39,7 @@ struct KafkaSource::Impl {
   std::vector<PartitionTrack> tracks;  // indexed by AckToken::partition (a slot)
   std::map<PartitionKey, int32_t> slot_of;
   RecordParser parser;
-  std::deque<rd_kafka_message_t*> backlog;  // polled while paused, not yet pushed
+  std::deque<Record> backlog;  // parsed, met a full queue, not yet pushed (in order)
   std::chrono::steady_clock::time_point last_lag_update{};
   KafkaSource* owner = nullptr;
   RecordConsumer* consumer = nullptr;
@@ -93,10 +93,12 @@ KafkaSource::KafkaSource(KafkaSourceOptions options, RecordConsumer& consumer, M
 }
 
 KafkaSource::~KafkaSource() {
+  close();
+}
+
+void KafkaSource::close() {
   stop();
   if (impl_->rk != nullptr) {
-    for (auto* m : impl_->backlog)
-      rd_kafka_message_destroy(m);
     impl_->backlog.clear();
     rd_kafka_consumer_close(impl_->rk);
     rd_kafka_destroy(impl_->rk);
@@ -195,10 +197,11 @@ void KafkaSource::poll_loop() {
     paused = pause;
   };
 
-  // Turns a message into a record and offers it to the queue without blocking.
-  auto offer = [&](rd_kafka_message_t* m) -> bool {
+  // Parses a message; a good record goes to the backlog's end, a bad one is counted,
+  // logged and finished at once (so its offset does not hold the partition back).
+  auto take = [&](rd_kafka_message_t* m) {
+    consumed_.fetch_add(1);
     const char* topic = rd_kafka_topic_name(m->rkt);
-    Record record;
     int32_t slot;
     {
       std::lock_guard lock(impl_->mutex);
@@ -210,6 +213,7 @@ void KafkaSource::poll_loop() {
       }
     }
     AckToken token{this, slot, m->offset};
+    Record record;
     ParseStatus status = impl_->parser.parse_json(
         std::string_view(static_cast<const char*>(m->payload), m->len), record);
     if (!status.ok()) {
@@ -217,7 +221,7 @@ void KafkaSource::poll_loop() {
       logger("kafka")->warn("{} [{}] offset {}: {}: {}", topic, m->partition, m->offset,
                             reject_reason_name(status.reason), status.detail);
       done(token);
-      return true;
+      return;
     }
     {
       std::lock_guard lock(impl_->mutex);
@@ -226,7 +230,7 @@ void KafkaSource::poll_loop() {
     record.source = options_.name.c_str();
     record.ingest_time = std::chrono::steady_clock::now();
     record.ack = token;
-    return consumer_.try_push(record);
+    impl_->backlog.push_back(std::move(record));
   };
 
   while (!stop_.load()) {
@@ -235,26 +239,28 @@ void KafkaSource::poll_loop() {
       impl_->store_finished();
     }
 
-    // Messages that met a full queue go first, in order.
-    while (!impl_->backlog.empty()) {
-      if (!offer(impl_->backlog.front())) break;
-      rd_kafka_message_destroy(impl_->backlog.front());
-      impl_->backlog.pop_front();
-    }
-    if (!impl_->backlog.empty()) {
-      if (!paused) set_paused(true);
-      // Keep serving the group (heartbeats, rebalances) while we wait for room.
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 10);
-      if (m != nullptr) {
-        if (m->err) {
-          rd_kafka_message_destroy(m);
-        } else {
-          impl_->backlog.push_back(m);
-        }
+    // Hand over what was parsed, in order. When the queue is full, pause the partitions
+    // and wait for room in short slices, polling in between so the consumer keeps its
+    // group membership (heartbeats, max.poll.interval.ms, rebalances).
+    while (!impl_->backlog.empty() && !stop_.load()) {
+      if (consumer_.push_for(impl_->backlog.front(), std::chrono::milliseconds(0))) {
+        impl_->backlog.pop_front();
+        continue;
       }
-      continue;
+      if (!paused) set_paused(true);
+      if (consumer_.push_for(impl_->backlog.front(), std::chrono::milliseconds(20))) {
+        impl_->backlog.pop_front();
+        continue;
+      }
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 0);
+      if (m != nullptr) {
+        if (!m->err) take(m);
+        rd_kafka_message_destroy(m);
+      }
+      std::lock_guard lock(impl_->mutex);
+      impl_->store_finished();
     }
-    if (paused) set_paused(false);
+    if (paused && impl_->backlog.empty()) set_paused(false);
 
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, options_.poll_timeout_ms);
     if (m == nullptr) continue;
@@ -265,12 +271,8 @@ void KafkaSource::poll_loop() {
       rd_kafka_message_destroy(m);
       continue;
     }
-    consumed_.fetch_add(1);
-    if (offer(m)) {
-      rd_kafka_message_destroy(m);
-    } else {
-      impl_->backlog.push_back(m);
-    }
+    take(m);
+    rd_kafka_message_destroy(m);
 
     // Lag from librdkafka's cached watermarks (no broker round trip), every few seconds.
     auto now = std::chrono::steady_clock::now();
@@ -338,15 +340,15 @@ void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       t.finished.clear();
     }
   }
-  // Drop backlog messages of revoked partitions: the next owner reads them.
-  for (auto it = impl->backlog.begin(); it != impl->backlog.end();) {
-    bool revoked = rd_kafka_topic_partition_list_find(partitions, rd_kafka_topic_name((*it)->rkt),
-                                                      (*it)->partition) != nullptr;
-    if (revoked) {
-      rd_kafka_message_destroy(*it);
-      it = impl->backlog.erase(it);
-    } else {
-      ++it;
+  // Drop parsed records of revoked partitions: the next owner reads them.
+  {
+    std::lock_guard lock(impl->mutex);
+    for (auto it = impl->backlog.begin(); it != impl->backlog.end();) {
+      if (!impl->tracks[it->ack.partition].active) {
+        it = impl->backlog.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
   if (cooperative) {

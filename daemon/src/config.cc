@@ -129,6 +129,26 @@ void require(const Reader& r, bool ok, const YAML::Node& node, const std::string
   if (!ok) r.fail(node, key, message);
 }
 
+// "127.0.0.1:7878", "[::1]:7878" -> host and port.
+bool split_listen(const std::string& listen, std::string& host, int& port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return false;
+  std::string h = listen.substr(0, colon);
+  if (h.front() == '[') {
+    if (h.back() != ']' || h.size() < 3) return false;
+    h = h.substr(1, h.size() - 2);
+  }
+  std::string digits = listen.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  int v = std::stoi(digits);
+  if (v > 65535) return false;
+  host = h;
+  port = v;
+  return true;
+}
+
 void read_sources(const Reader& r, const YAML::Node& root, Config& c) {
   auto list = root["sources"];
   if (!list) return;
@@ -143,15 +163,18 @@ void read_sources(const Reader& r, const YAML::Node& root, Config& c) {
     r.get(n, p, "type", s.type);
     if (s.type == "tcp") {
       r.check_keys(n, p,
-                   {"type", "name", "bind", "port", "format", "max_line_bytes", "max_connections",
-                    "reply_errors"});
-      r.get(n, p, "bind", s.bind);
-      r.get(n, p, "port", s.port);
+                   {"type", "name", "enabled", "listen", "format", "max_line_bytes",
+                    "max_connections", "reply_errors"});
+      std::string listen = s.bind + ":" + std::to_string(s.port);
+      r.get(n, p, "listen", listen);
+      if (!split_listen(listen, s.bind, s.port)) {
+        r.fail(n["listen"], p + ".listen",
+               "must be host:port with port 0..65535 (got '" + listen + "')");
+      }
       r.get(n, p, "format", s.format);
       r.get(n, p, "max_line_bytes", s.max_line_bytes);
       r.get(n, p, "max_connections", s.max_connections);
       r.get(n, p, "reply_errors", s.reply_errors);
-      require(r, s.port >= 0 && s.port <= 65535, n["port"], p + ".port", "must be 0..65535");
       require(r, s.format == "auto" || s.format == "json" || s.format == "csv", n["format"],
               p + ".format", "must be auto, json or csv");
       require(r, s.max_line_bytes >= 64, n["max_line_bytes"], p + ".max_line_bytes",
@@ -159,7 +182,7 @@ void read_sources(const Reader& r, const YAML::Node& root, Config& c) {
       require(r, s.max_connections >= 1, n["max_connections"], p + ".max_connections",
               "must be >= 1");
     } else if (s.type == "kafka") {
-      r.check_keys(n, p, {"type", "name", "topics", "group_id", "librdkafka"});
+      r.check_keys(n, p, {"type", "name", "enabled", "topics", "group_id", "librdkafka"});
       get_strings(r, n, p, "topics", s.topics);
       r.get(n, p, "group_id", s.group_id);
       get_settings(r, n, p, "librdkafka", s.librdkafka);
@@ -167,7 +190,7 @@ void read_sources(const Reader& r, const YAML::Node& root, Config& c) {
               "at least one topic is required");
       require(r, !s.group_id.empty(), n, p + ".group_id", "must not be empty");
     } else if (s.type == "file") {
-      r.check_keys(n, p, {"type", "name", "path", "entity", "speed"});
+      r.check_keys(n, p, {"type", "name", "enabled", "path", "entity", "speed"});
       r.get(n, p, "path", s.path);
       r.get(n, p, "entity", s.entity);
       r.get(n, p, "speed", s.speed);
@@ -179,6 +202,7 @@ void read_sources(const Reader& r, const YAML::Node& root, Config& c) {
     }
     s.name = s.type;
     r.get(n, p, "name", s.name);
+    r.get(n, p, "enabled", s.enabled);
     require(r, names.insert(s.name).second, n, p + ".name",
             "duplicate source name '" + s.name + "' (give each source a distinct name)");
     c.sources.push_back(std::move(s));
@@ -394,7 +418,10 @@ void check_references(const Reader& r, const YAML::Node& root, const Config& c) 
     r.fail(root["scoring"]["detect_scale"], "scoring.detect_scale",
            "must index pipeline.scales (0.." + std::to_string(c.pipeline.scales.size() - 1) + ")");
   }
-  if (c.sources.empty()) r.fail(root, "sources", "at least one source is required");
+  bool any_enabled = false;
+  for (const auto& s : c.sources)
+    any_enabled = any_enabled || s.enabled;
+  if (!any_enabled) r.fail(root["sources"], "sources", "at least one enabled source is required");
 }
 
 }  // namespace
@@ -437,8 +464,7 @@ const char* default_config_yaml() {
   return R"(# Embedded default of mscredd (see config.example.yaml for every key).
 sources:
   - type: tcp
-    bind: 127.0.0.1
-    port: 7878
+    listen: 127.0.0.1:7878
 models:
   - name: default
     path: model.mscred

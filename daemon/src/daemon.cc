@@ -7,6 +7,8 @@
 #include "mscred/connectors/log.h"
 #include "mscred/connectors/sinks.h"
 #include "mscred/connectors/tcp_source.h"
+#include "mscred/daemon/health_server.h"
+#include "mscred/daemon/sd_notify.h"
 
 namespace mscred::daemon {
 
@@ -37,8 +39,13 @@ void Daemon::start() {
     metrics_->expose(config_.metrics.listen);
     log->info("metrics on http://{}/metrics (port {})", config_.metrics.listen, metrics_->port());
   }
-  // TODO: start HealthServer on config_.health.listen (/healthz, /readyz) once
-  // health_server.h from the health helper is on main; readiness = set_ready() below.
+  if (config_.health.enabled) {
+    // Up first, answering 503 on /readyz until models are loaded and sources listen.
+    health_ =
+        std::make_unique<HealthServer>(HealthServerOptions::from_listen(config_.health.listen));
+    health_->set_ready(false, "loading models and starting sources");
+    log->info("health on http://{}/healthz and /readyz", health_->endpoint());
+  }
 
   std::vector<connectors::AlertSink*> sinks = extra_sinks_;
   if (config_.sinks.log) {
@@ -59,6 +66,7 @@ void Daemon::start() {
   worker_->start();
 
   for (const auto& sc : config_.sources) {
+    if (!sc.enabled) continue;
     if (sc.type == "tcp") {
       connectors::TcpSourceOptions o;
       o.name = sc.name;
@@ -90,8 +98,9 @@ void Daemon::start() {
   }
   started_ = true;
   metrics_->set_ready(true);
-  // TODO: health_server.set_ready(true) and sd_notify notify_ready() here once
-  // health_server.h / sd_notify.h are on main.
+  if (health_) health_->set_ready(true);
+  auto notified = notify_ready("serving " + std::to_string(sources_.size()) + " sources");
+  if (!notified.ok()) log->warn("sd_notify READY failed: {}", notified.error);
   log->info("mscredd ready: {} sources, {} models", sources_.size(), config_.models.size());
 }
 
@@ -103,19 +112,29 @@ bool Daemon::shutdown() {
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(config_.shutdown.drain_deadline_s));
   metrics_->set_ready(false);
-  // TODO: sd_notify notify_stopping() and health_server.set_ready(false) here.
+  if (health_) health_->set_ready(false, "shutting down");
+  notify_stopping("draining");
+  // Ask systemd for the drain time on top of its stop timeout, should it be shorter.
+  notify_extend_timeout(
+      std::chrono::microseconds(static_cast<int64_t>(config_.shutdown.drain_deadline_s * 1e6)));
   log->info("shutting down: stopping intake");
   for (auto& s : sources_)
     s->stop();
   log->info("draining {} queued records", queue_->size());
   bool ok = worker_->drain(deadline);
-  for (auto& s : sources_)
+  for (auto& s : sources_) {
     s->commit();
-  sources_.clear();  // closes consumers (after the commit)
-  sinks_.clear();    // KafkaSink flushes in its destructor
-  log->info("shutdown {}: {} steps scored, {} alerts", ok ? "complete" : "past the deadline",
+    s->close();  // a Kafka consumer leaves its group only after the commit
+  }
+  // One summary line (also read by the SIGTERM integration test).
+  log->info("shutdown {}: {} samples processed, {} steps scored, {} alerts",
+            ok ? "complete" : "past the deadline", worker_->stats().records.load(),
             worker_->stats().steps_scored.load(), worker_->stats().alerts.load());
   return ok;
+}
+
+int Daemon::health_port() const {
+  return health_ ? health_->port() : 0;
 }
 
 bool Daemon::files_done() const {

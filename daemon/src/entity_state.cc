@@ -1,17 +1,19 @@
 #include "mscred/daemon/entity_state.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <vector>
+
+#include "mscred/pipeline/signature.h"
 
 namespace mscred::daemon {
 
 namespace {
 
-// Stand-in until pipeline::EntityState lands: a ring of the newest window_rows() raw
-// rows, emitted oldest first as floats [rows, n]. It has the real warm-up length and step
-// cadence, so the worker's batching, acknowledgement and alert path are exercised as they
-// will be. TODO: replace with pipeline::EntityState (normaliser + SignatureState, windows
-// [h, scales, n, n]) when pipeline/ is merged; the fake scorer reads this layout.
+// kRawRows: a ring of the newest window_rows() raw rows, emitted oldest first as floats
+// [rows, n], with the signature pipeline's warm-up length and step cadence. The fake
+// scorer reads this layout, so the worker's batching, acknowledgement and alert path are
+// exercised as they will be with a real model.
 class RawWindowState : public EntityState {
  public:
   explicit RawWindowState(const ScorerInfo& info)
@@ -48,6 +50,32 @@ class RawWindowState : public EntityState {
   size_t seen_ = 0;
 };
 
+// kSignatures: the model's normaliser, then pipeline::SignatureState (incremental
+// multi-scale signature matrices); windows [history, scales, n, n]. Missing values were
+// already resolved by the worker (pipeline.missing), so every row is complete here.
+// TODO: switch to pipeline's EntityState if pipeline/ adds one; this is the same pair.
+class SignatureEntityState : public EntityState {
+ public:
+  explicit SignatureEntityState(const ScorerInfo& info)
+      : normaliser_(*info.normaliser),
+        state_(info.sensors.size(), pipeline::SignatureConfig{info.scales, info.step, info.history,
+                                                              pipeline::MissingPolicy::kHoldLast}),
+        row_(info.sensors.size()) {}
+
+  bool push(const double* row) override {
+    std::copy(row, row + row_.size(), row_.begin());
+    normaliser_.apply(row_.data());
+    return state_.push(row_.data());
+  }
+  bool window_ready() const override { return state_.window_valid(); }
+  void window(float* out) const override { state_.window(out); }
+
+ private:
+  pipeline::Normaliser normaliser_;
+  pipeline::SignatureState state_;
+  std::vector<double> row_;
+};
+
 }  // namespace
 
 size_t window_rows(const ScorerInfo& info) {
@@ -56,6 +84,15 @@ size_t window_rows(const ScorerInfo& info) {
 }
 
 std::unique_ptr<EntityState> make_entity_state(const ScorerInfo& info) {
+  if (info.layout == WindowLayout::kSignatures) {
+    const size_t n = info.sensors.size();
+    if (!info.normaliser || info.normaliser->size() != n) {
+      throw std::invalid_argument("model '" + info.model_id +
+                                  "': signature layout needs a normaliser of " + std::to_string(n) +
+                                  " sensors");
+    }
+    return std::make_unique<SignatureEntityState>(info);
+  }
   return std::make_unique<RawWindowState>(info);
 }
 

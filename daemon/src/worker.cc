@@ -47,10 +47,10 @@ bool QueueIngest::push(Record&& record) {
   return true;
 }
 
-bool QueueIngest::try_push(Record& record) {
+bool QueueIngest::push_for(Record& record, std::chrono::milliseconds timeout) {
   const char* source = record.source;
   const bool is_sample = record.kind == Record::Kind::kSample;
-  if (!queue_.try_push(record)) return false;
+  if (!queue_.push_for(record, timeout)) return false;
   count(source, is_sample);
   return true;
 }
@@ -107,13 +107,23 @@ std::string join_scales(const std::vector<int>& scales) {
   return s;
 }
 
-// A model's sensors, scales and layout must agree with the pipeline section, or the
-// windows the entity states build would not be what the model reads.
+// The model's description must be self-consistent, or the windows the entity states
+// build would not be what the model reads; checked at load, not at the first step.
 void check_scorer(const StepScorer& scorer, const std::string& name) {
   const ScorerInfo& info = scorer.info();
-  if (info.sensors.empty() || info.window_floats == 0 ||
+  if (info.sensors.empty() || info.window_floats == 0 || info.scales.empty() ||
       info.thresholds.size() != info.scales.size()) {
     throw std::runtime_error("model '" + name + "': inconsistent model info");
+  }
+  if (info.layout == WindowLayout::kSignatures) {
+    const size_t n = info.sensors.size();
+    const size_t expected = static_cast<size_t>(info.history) * info.scales.size() * n * n;
+    if (info.window_floats != expected) {
+      throw std::runtime_error("model '" + name + "': window of " +
+                               std::to_string(info.window_floats) + " floats, expected " +
+                               std::to_string(expected) + " (history x scales x n x n)");
+    }
+    make_entity_state(info);  // throws if the normaliser does not fit
   }
 }
 }  // namespace

@@ -49,6 +49,8 @@ class KafkaSource : public Source, public AckTarget {
   void stop() override;
   //! Stores finished offsets and commits them synchronously.
   void commit() override;
+  //! Closes the consumer (leaves the group; librdkafka commits stored offsets once more).
+  void close() override;
   const char* name() const override { return options_.name.c_str(); }
   void done(const AckToken& token) override;
 

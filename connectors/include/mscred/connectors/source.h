@@ -1,6 +1,8 @@
 #pragma once
 // The seam between sources and the daemon.
 
+#include <chrono>
+
 #include "mscred/connectors/record.h"
 
 namespace mscred::connectors {
@@ -12,8 +14,9 @@ class RecordConsumer {
  public:
   virtual ~RecordConsumer() = default;
   virtual bool push(Record&& record) = 0;
-  //! Non-blocking variant; false when the queue is full or closed.
-  virtual bool try_push(Record& record) = 0;
+  //! Waits at most `timeout` for room (0 = not at all); false, with `record` untouched,
+  //! when the queue stayed full or is closed.
+  virtual bool push_for(Record& record, std::chrono::milliseconds timeout) = 0;
   //! A record rejected by the source's parser (counted as `reason` for `source`).
   virtual void rejected(const char* source, RejectReason reason) = 0;
 };
@@ -29,6 +32,8 @@ class Source {
   virtual const char* name() const = 0;
   //! Called after the worker has drained, before stop(): commit what was processed.
   virtual void commit() {}
+  //! Called last: releases connections (a Kafka consumer leaves its group). Idempotent.
+  virtual void close() {}
 };
 
 }  // namespace mscred::connectors

@@ -37,6 +37,18 @@ class BoundedQueue {
     return true;
   }
 
+  //! Waits up to `timeout` for room; false (item untouched) if still full, or closed.
+  bool push_for(T& item, std::chrono::steady_clock::duration timeout) {
+    std::unique_lock lock(mutex_);
+    if (!not_full_.wait_for(lock, timeout, [&] { return closed_ || items_.size() < capacity_; }) ||
+        closed_) {
+      return false;
+    }
+    items_.push_back(std::move(item));
+    not_empty_.notify_one();
+    return true;
+  }
+
   enum class PopResult { kItem, kTimeout, kClosed };
 
   //! Waits up to `timeout` for an item. kClosed only once closed and empty.

@@ -32,7 +32,8 @@ using Settings = std::map<std::string, std::string>;  // librdkafka pass-through
 struct SourceConfig {
   std::string type;  // tcp | kafka | file
   std::string name;  // `source` label of the metrics; defaults to the type
-  // tcp
+  bool enabled = true;
+  // tcp (from `listen: host:port`)
   std::string bind = "127.0.0.1";
   int port = 7878;
   std::string format = "auto";  // auto | json | csv

@@ -14,6 +14,8 @@
 
 namespace mscred::daemon {
 
+class HealthServer;
+
 //! Applies `logging` to spdlog (level, text or JSON lines). Call before start().
 void configure_logging(const LoggingConfig& logging);
 
@@ -40,6 +42,8 @@ class Daemon {
   // For tests and logs.
   uint16_t tcp_port(const std::string& source_name) const;
   int metrics_port() const { return metrics_->port(); }
+  //! Port of /healthz and /readyz, 0 when health is disabled.
+  int health_port() const;
   connectors::Metrics& metrics() { return *metrics_; }
   Worker& worker() { return *worker_; }
   QueueIngest& ingest() { return *ingest_; }
@@ -50,6 +54,7 @@ class Daemon {
   Config config_;
   std::vector<connectors::AlertSink*> extra_sinks_;
   std::unique_ptr<connectors::Metrics> metrics_;
+  std::unique_ptr<HealthServer> health_;
   std::vector<std::unique_ptr<connectors::AlertSink>> sinks_;
   std::unique_ptr<RecordQueue> queue_;
   std::unique_ptr<QueueIngest> ingest_;

@@ -1,6 +1,6 @@
 #pragma once
-// Per-entity streaming state behind a small interface, so pipeline::EntityState (normaliser
-// + SignatureState) replaces the stand-in in one file (src/entity_state.cc).
+// Per-entity streaming state behind a small interface; src/entity_state.cc holds the two
+// layouts (raw rows for the fake scorer; normaliser + pipeline::SignatureState for MSCRED).
 
 #include <memory>
 
@@ -23,7 +23,8 @@ class EntityState {
   virtual void window(float* out) const = 0;
 };
 
-//! The state matching `info`'s window layout.
+//! The state matching `info`'s window layout. Throws std::invalid_argument when a
+//! signature layout comes without a normaliser of the model's sensor count.
 std::unique_ptr<EntityState> make_entity_state(const ScorerInfo& info);
 
 //! Rows a stand-in window holds: the largest scale plus (history - 1) steps, which is

@@ -3,14 +3,26 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "mscred/pipeline/normaliser.h"
+
 namespace mscred::daemon {
+
+//! How a model reads its input windows; make_entity_state() builds the matching state.
+enum class WindowLayout {
+  kRawRows,     // [window_rows, n] raw values, oldest first (the fake scorer)
+  kSignatures,  // [history, scales, n, n] signature matrices of normalised values (MSCRED)
+};
 
 //! What the worker needs to know about a model. The window layout (window_floats per
 //! step) belongs to the EntityState made for this scorer (entity_state.h).
 struct ScorerInfo {
+  WindowLayout layout = WindowLayout::kRawRows;
+  //! Required for kSignatures: the transform the model was trained with.
+  std::optional<pipeline::Normaliser> normaliser;
   std::string model_id;
   std::string version;
   std::vector<std::string> sensors;  // model order

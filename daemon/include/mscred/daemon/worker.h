@@ -38,7 +38,7 @@ class QueueIngest : public connectors::RecordConsumer {
   QueueIngest(RecordQueue& queue, connectors::Metrics* metrics)
       : queue_(queue), metrics_(metrics) {}
   bool push(connectors::Record&& record) override;
-  bool try_push(connectors::Record& record) override;
+  bool push_for(connectors::Record& record, std::chrono::milliseconds timeout) override;
   void rejected(const char* source, connectors::RejectReason reason) override;
   uint64_t pushed() const { return pushed_.load(); }
   uint64_t rejects() const { return rejects_.load(); }

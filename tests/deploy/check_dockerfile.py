@@ -139,6 +139,9 @@ def needed_packages(binary):
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", readelf.stdout)
     ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
     where = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, flags=re.M))
+    # The dynamic loader is listed by path alone: "/lib64/ld-linux-x86-64.so.2 (0x...)".
+    for path in re.findall(r"^\s*(/\S+) \(", ldd, flags=re.M):
+        where.setdefault(os.path.basename(path), path)
     return {soname: package_of(where[soname]) if soname in where else None for soname in needed}
 
 

@@ -16,16 +16,20 @@ on what can go wrong between our own files:
 - overlays/gpu requests nvidia.com/gpu and changes only worker.device in the config;
 - optional/: KEDA scales the Deployment on the config's consumer group and topic; the
   PrometheusRule equals deploy/prometheus/mscred-rules.yml;
-- when config.example.yaml exists, every key the ConfigMap's config uses exists there.
+- when config.example.yaml exists, every key the ConfigMap's config uses exists there;
+- with --mscredd BINARY (when built), `mscredd --check-config` accepts the base and the
+  GPU overlay configs: the daemon's own validator, not a copy of its rules.
 
-Usage: check_k8s.py REPO_ROOT            (check)
+Usage: check_k8s.py REPO_ROOT [--mscredd BINARY]   (check)
        check_k8s.py --write-prometheusrule REPO_ROOT/deploy   (regenerate)
 """
 
 import glob
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 import yaml
 
@@ -250,6 +254,23 @@ def check_config_keys(repo, config, check):
     check.expect(not unknown, f"ConfigMap config uses keys config.example.yaml lacks: {unknown}")
 
 
+def check_with_daemon(mscredd, configs, check):
+    if not mscredd or not os.access(mscredd, os.X_OK):
+        print(f"note: mscredd not built ({mscredd}); configs not run through --check-config")
+        return
+    for name, text in configs.items():
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write(text)
+        try:
+            result = subprocess.run([mscredd, "--check-config", f.name], capture_output=True,
+                                    text=True, timeout=60)
+        finally:
+            os.unlink(f.name)
+        output = (result.stdout + result.stderr).strip().replace(f.name, name)
+        print(f"mscredd --check-config {name}: rc={result.returncode} {output}")
+        check.expect(result.returncode == 0, f"mscredd rejects the {name} config: {output}")
+
+
 def write_prometheusrule(deploy):
     with open(os.path.join(deploy, "prometheus/mscred-rules.yml"), encoding="utf-8") as f:
         groups = yaml.safe_load(f)["groups"]
@@ -269,6 +290,7 @@ def main():
         write_prometheusrule(sys.argv[2])
         return 0
     repo = sys.argv[1]
+    mscredd = sys.argv[3] if len(sys.argv) == 4 and sys.argv[2] == "--mscredd" else None
     root = os.path.join(repo, "deploy/k8s")
     check = Checker()
 
@@ -298,6 +320,11 @@ def main():
     check_gpu_overlay(docs, config, check)
     check_optional(repo, docs, deployment, config, check)
     check_config_keys(repo, config, check)
+    gpu = find(docs, "ConfigMap", "overlays/gpu/")
+    configs = {"base ConfigMap": configmap["data"]["mscredd.yaml"]}
+    if gpu:
+        configs["overlays/gpu ConfigMap"] = gpu["data"]["mscredd.yaml"]
+    check_with_daemon(mscredd, configs, check)
     print(f"parsed {sum(len(d) for d in docs.values())} documents in {len(docs)} files")
     return report(check)
 

@@ -1,6 +1,6 @@
 #include "mscred/connectors/metrics.h"
 
-#include <prometheus/exposer.h>
+#include <prometheus/text_serializer.h>
 
 #include "mscred/connectors/log.h"
 
@@ -93,15 +93,8 @@ Metrics::Metrics(size_t max_entities)
 
 Metrics::~Metrics() = default;
 
-void Metrics::expose(const std::string& address) {
-  exposer_ = std::make_unique<prometheus::Exposer>(address);
-  exposer_->RegisterCollectable(registry_);
-}
-
-int Metrics::port() const {
-  if (!exposer_) return 0;
-  auto ports = exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
+std::string Metrics::scrape() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
 prometheus::Counter& Metrics::sample_counter(const std::string& source) {

@@ -36,8 +36,14 @@ void Daemon::start() {
   auto log = connectors::logger("daemon");
   metrics_ = std::make_unique<connectors::Metrics>(config_.metrics.max_entities);
   if (config_.metrics.enabled) {
-    metrics_->expose(config_.metrics.listen);
-    log->info("metrics on http://{}/metrics (port {})", config_.metrics.listen, metrics_->port());
+    // Served by the same Beast server as health (its own port); /healthz answers there too.
+    HealthServerOptions options = HealthServerOptions::from_listen(config_.metrics.listen);
+    connectors::Metrics* metrics = metrics_.get();
+    options.routes.push_back({"/metrics", "text/plain; version=0.0.4; charset=utf-8",
+                              [metrics] { return metrics->scrape(); }});
+    metrics_server_ = std::make_unique<HealthServer>(std::move(options));
+    log->info("metrics on http://{}/metrics (port {})", config_.metrics.listen,
+              metrics_server_->port());
   }
   if (config_.health.enabled) {
     // Up first, answering 503 on /readyz until models are loaded and sources listen.
@@ -99,6 +105,7 @@ void Daemon::start() {
   started_ = true;
   metrics_->set_ready(true);
   if (health_) health_->set_ready(true);
+  if (metrics_server_) metrics_server_->set_ready(true);
   auto notified = notify_ready("serving " + std::to_string(sources_.size()) + " sources");
   if (!notified.ok()) log->warn("sd_notify READY failed: {}", notified.error);
   log->info("mscredd ready: {} sources, {} models", sources_.size(), config_.models.size());
@@ -113,6 +120,7 @@ bool Daemon::shutdown() {
                          std::chrono::duration<double>(config_.shutdown.drain_deadline_s));
   metrics_->set_ready(false);
   if (health_) health_->set_ready(false, "shutting down");
+  if (metrics_server_) metrics_server_->set_ready(false, "shutting down");
   notify_stopping("draining");
   // Ask systemd for the drain time on top of its stop timeout, should it be shorter.
   notify_extend_timeout(
@@ -131,6 +139,10 @@ bool Daemon::shutdown() {
             ok ? "complete" : "past the deadline", worker_->stats().records.load(),
             worker_->stats().steps_scored.load(), worker_->stats().alerts.load());
   return ok;
+}
+
+int Daemon::metrics_port() const {
+  return metrics_server_ ? metrics_server_->port() : 0;
 }
 
 int Daemon::health_port() const {

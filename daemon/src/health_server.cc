@@ -42,6 +42,7 @@ struct State {
   std::function<std::chrono::steady_clock::time_point()> clock;
   std::chrono::milliseconds liveness_timeout{0};
   std::chrono::milliseconds io_timeout{0};
+  std::vector<HttpRoute> routes;
   std::atomic<std::chrono::steady_clock::rep> last_heartbeat{0};
 
   mutable std::mutex mutex;
@@ -69,6 +70,21 @@ struct State {
             {{"status", "not ready"}, {"reason", not_ready_reason}}};
   }
 
+  // A 200 answer of an extra route, with its own content type.
+  static http::response<http::string_body> plain(const http::request<http::string_body>& req,
+                                                 const std::string& content_type,
+                                                 std::string text) {
+    http::response<http::string_body> res{http::status::ok, req.version()};
+    res.set(http::field::server, "mscredd");
+    res.set(http::field::content_type, content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(text);
+    res.prepare_payload();
+    if (req.method() == http::verb::head) res.body().clear();
+    return res;
+  }
+
   http::response<http::string_body> respond(const http::request<http::string_body>& req) const {
     // Probes never send a query string, but a curl by hand might; the path decides.
     std::string_view target(req.target().data(), req.target().size());
@@ -76,7 +92,11 @@ struct State {
 
     http::status status = http::status::ok;
     nlohmann::json body;
-    const bool known = target == kHealthzPath || target == kReadyzPath;
+    const HttpRoute* route = nullptr;
+    for (const HttpRoute& r : routes) {
+      if (target == r.path) route = &r;
+    }
+    const bool known = target == kHealthzPath || target == kReadyzPath || route != nullptr;
     if (!known) {
       status = http::status::not_found;
       body = {{"error", "not found"},
@@ -84,6 +104,8 @@ struct State {
     } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       status = http::status::method_not_allowed;
       body = {{"error", "method not allowed"}, {"allow", "GET, HEAD"}};
+    } else if (route != nullptr) {
+      return plain(req, route->content_type, route->body());
     } else {
       std::tie(status, body) = target == kHealthzPath ? liveness() : readiness();
     }
@@ -222,6 +244,7 @@ struct HealthServer::Impl {
         options.clock ? std::move(options.clock) : [] { return std::chrono::steady_clock::now(); };
     state->liveness_timeout = options.liveness_timeout;
     state->io_timeout = options.io_timeout;
+    state->routes = options.routes;
     state->last_heartbeat = state->clock().time_since_epoch().count();
 
     beast::error_code ec;

@@ -139,6 +139,24 @@ TEST(HealthServerTest, UnknownPathIs404) {
   EXPECT_EQ(nlohmann::json::parse(reply.body).at("error"), "not found");
 }
 
+TEST(HealthServerTest, ExtraRouteServesItsBodyAndContentType) {
+  HealthServerOptions options = ephemeral();
+  int calls = 0;
+  options.routes.push_back({"/metrics", "text/plain; version=0.0.4", [&calls] {
+                              ++calls;
+                              return "mscred_up " + std::to_string(calls) + "\n";
+                            }});
+  HealthServer server(std::move(options));
+  const Reply first = get(server.port(), "/metrics");
+  EXPECT_EQ(first.status, 200u);
+  EXPECT_EQ(first.body, "mscred_up 1\n");
+  EXPECT_EQ(first.content_type, "text/plain; version=0.0.4");
+  // The body is produced per request, not cached.
+  EXPECT_EQ(get(server.port(), "/metrics").body, "mscred_up 2\n");
+  EXPECT_EQ(request(server.port(), http::verb::post, "/metrics").status, 405u);
+  EXPECT_EQ(get(server.port(), "/healthz").status, 200u);
+}
+
 TEST(HealthServerTest, PostIs405) {
   HealthServer server(ephemeral());
   EXPECT_EQ(request(server.port(), http::verb::post, "/readyz").status, 405u);

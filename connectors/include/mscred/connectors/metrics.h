@@ -17,13 +17,10 @@
 
 #include "mscred/connectors/record.h"
 
-namespace prometheus {
-class Exposer;
-}
-
 namespace mscred::connectors {
 
-//! Owns the registry, every metric family and (optionally) the HTTP exposer. All methods
+//! Owns the registry and every metric family; scrape() renders them in the Prometheus text
+//! format for whatever HTTP server the daemon runs (see daemon.cc). All methods
 //! are thread-safe: counters are atomics, label lookups take a mutex and are cached by
 //! callers on hot paths (sample_counter, reject_counter). Never blocks except for that
 //! mutex.
@@ -34,11 +31,8 @@ class Metrics {
   explicit Metrics(size_t max_entities = 1000);
   ~Metrics();
 
-  //! Serves /metrics on `address` ("127.0.0.1:9464"; port 0 = ephemeral). Throws on bind
-  //! failure.
-  void expose(const std::string& address);
-  //! Port actually bound by expose(), or 0.
-  int port() const;
+  //! The current values in the Prometheus text exposition format (version 0.0.4).
+  std::string scrape() const;
 
   prometheus::Counter& sample_counter(const std::string& source);
   prometheus::Counter& reject_counter(const std::string& source, RejectReason reason);
@@ -60,7 +54,6 @@ class Metrics {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
   size_t max_entities_;
 
   prometheus::Family<prometheus::Counter>* samples_;

@@ -19,7 +19,7 @@ class HealthServer;
 //! Applies `logging` to spdlog (level, text or JSON lines). Call before start().
 void configure_logging(const LoggingConfig& logging);
 
-//! Owns everything the daemon runs: the metrics registry and exposer, the sinks, the
+//! Owns everything the daemon runs: the metrics registry and its HTTP server, the sinks, the
 //! queue, the worker and the sources. start() and shutdown() are called from one thread
 //! (main); shutdown() blocks until done or past shutdown.drain_deadline_s.
 class Daemon {
@@ -41,7 +41,8 @@ class Daemon {
 
   // For tests and logs.
   uint16_t tcp_port(const std::string& source_name) const;
-  int metrics_port() const { return metrics_->port(); }
+  //! Port of /metrics, 0 when metrics are disabled.
+  int metrics_port() const;
   //! Port of /healthz and /readyz, 0 when health is disabled.
   int health_port() const;
   connectors::Metrics& metrics() { return *metrics_; }
@@ -54,6 +55,7 @@ class Daemon {
   Config config_;
   std::vector<connectors::AlertSink*> extra_sinks_;
   std::unique_ptr<connectors::Metrics> metrics_;
+  std::unique_ptr<HealthServer> metrics_server_;  // /metrics (and /healthz, /readyz)
   std::unique_ptr<HealthServer> health_;
   std::vector<std::unique_ptr<connectors::AlertSink>> sinks_;
   std::unique_ptr<RecordQueue> queue_;

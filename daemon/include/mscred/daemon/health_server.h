@@ -8,12 +8,21 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
 }
 
 namespace mscred::daemon {
+
+//! A further GET/HEAD path the server answers with 200, e.g. /metrics. `body` runs on the
+//! server's thread for every request and must be thread-safe and not block for long.
+struct HttpRoute {
+  std::string path;
+  std::string content_type;
+  std::function<std::string()> body;
+};
 
 //! Where and how the health server listens. Defaults match docs/interfaces.md.
 struct HealthServerOptions {
@@ -30,6 +39,10 @@ struct HealthServerOptions {
   std::chrono::milliseconds io_timeout{5000};
   //! Clock behind heartbeat() and the liveness check; injected so tests control time.
   std::function<std::chrono::steady_clock::time_point()> clock;
+  //! Paths served beside /healthz and /readyz (the daemon serves Prometheus' /metrics this
+  //! way: civetweb, behind prometheus-cpp's Exposer, cannot start threads in a process that
+  //! links LibTorch, whose static TLS exceeds civetweb's fixed 100 KiB thread stacks).
+  std::vector<HttpRoute> routes;
 
   //! Parses the config form `host:port` (`127.0.0.1:9465`, `[::1]:9465`, `0.0.0.0:0`).
   //! Throws std::invalid_argument naming the text when it is not of that form.

@@ -5,7 +5,7 @@
 #
 # With the Debian layout (`cmake --install build --prefix /usr`) this gives
 #   /usr/bin/mscredd, /usr/lib/systemd/system/mscredd.service, /etc/mscred/mscredd.yaml,
-#   /usr/share/doc/mscred/{deploy.md,config.example.yaml}
+#   /usr/share/doc/mscred/{deploy.md,config.example.yaml,gpu.conf}
 # Paths are worked out at install time, so `--prefix` and DESTDIR given to
 # `cmake --install` are honoured, and the unit's ExecStart always names the installed binary.
 
@@ -47,7 +47,8 @@ install(CODE "
   file(INSTALL DESTINATION \"\${unitdir}\" TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
        FILES \"${_mscred_stage}/mscredd.service\")
 
-  file(INSTALL DESTINATION \"\${docdir}\" TYPE FILE FILES \"${PROJECT_SOURCE_DIR}/docs/deploy.md\")
+  file(INSTALL DESTINATION \"\${docdir}\" TYPE FILE FILES \"${PROJECT_SOURCE_DIR}/docs/deploy.md\"
+       \"${PROJECT_SOURCE_DIR}/deploy/systemd/gpu.conf\")
   if(EXISTS \"${_mscred_config_src}\")
     file(INSTALL DESTINATION \"\${docdir}\" TYPE FILE FILES \"${_mscred_config_src}\")
     # The admin's edited config survives a reinstall; a fresh install gets the example.

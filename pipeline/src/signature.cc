@@ -8,6 +8,14 @@
 #include <string>
 #include <utility>
 
+// On x86-64 the kernels are also compiled for AVX2 and picked at load time (GCC/Clang
+// function multiversioning). No FMA: results are bit-identical on every machine.
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && !defined(MSCRED_NO_SIMD_CLONES)
+#define MSCRED_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MSCRED_SIMD_CLONES
+#endif
+
 namespace mscred::pipeline {
 
 namespace detail {
@@ -77,6 +85,7 @@ inline void apply_group(double* r, const double* const* xs, const double* sign,
 
 }  // namespace
 
+MSCRED_SIMD_CLONES
 void gram_rows(double* tri, const std::size_t* offset, std::size_t n, std::size_t row_begin,
                std::size_t row_end, const double* const* xs, const double* sign,
                std::size_t count, bool assign) {
@@ -104,25 +113,42 @@ void gram_rows(double* tri, const std::size_t* offset, std::size_t n, std::size_
 namespace {
 
 // Writes the symmetric [n, n] matrix scale * T, T given by its upper triangle (row i at
-// tri + offset[i], columns i..n-1), in tiles so that the transposed writes stay in cache.
+// tri + offset[i], columns i..n-1). Blocks of kBlock rows: first their upper part row by
+// row (contiguous, vectorised), then the mirror image of that part, which lands in
+// kBlock-wide contiguous pieces of the rows below while the block is still in cache.
 template <typename Out>
-void mirror(Out* out, const double* tri, const std::size_t* offset, std::size_t n,
+inline void mirror_impl(Out* out, const double* tri, const std::size_t* offset, std::size_t n,
             double scale) {
-  constexpr std::size_t kTile = 64;
-  for (std::size_t bi = 0; bi < n; bi += kTile) {
-    const std::size_t ie = std::min(bi + kTile, n);
-    for (std::size_t bj = bi; bj < n; bj += kTile) {
-      const std::size_t je = std::min(bj + kTile, n);
-      for (std::size_t i = bi; i < ie; ++i) {
-        const double* r = tri + offset[i];  // r[j - i] = T[i][j]
-        for (std::size_t j = std::max(bj, i); j < je; ++j) {
-          const Out v = static_cast<Out>(r[j - i] * scale);
-          out[i * n + j] = v;
-          out[j * n + i] = v;
-        }
+  constexpr std::size_t kBlock = 16;
+  for (std::size_t bi = 0; bi < n; bi += kBlock) {
+    const std::size_t ie = std::min(bi + kBlock, n);
+    for (std::size_t i = bi; i < ie; ++i) {
+      const double* __restrict r = tri + offset[i];  // r[q] = T[i][i + q]
+      Out* __restrict o = out + i * n + i;
+      const std::size_t len = n - i;
+      for (std::size_t q = 0; q < len; ++q) o[q] = static_cast<Out>(r[q] * scale);
+    }
+    // Lower part of rows j > bi, columns [bi, min(ie, j)): out[j][i] = T[i][j] * scale,
+    // read from the triangle (still in cache) rather than from the stores just made.
+    for (std::size_t j = bi + 1; j < n; ++j) {
+      Out* __restrict dst = out + j * n;
+      const std::size_t iend = std::min(ie, j);
+      for (std::size_t i = bi; i < iend; ++i) {
+        dst[i] = static_cast<Out>(tri[offset[i] + (j - i)] * scale);
       }
     }
   }
+}
+
+// Non-template entry points, so that they can be multiversioned (Clang cannot clone
+// templates).
+MSCRED_SIMD_CLONES void mirror(float* out, const double* tri, const std::size_t* offset,
+                               std::size_t n, double scale) {
+  mirror_impl(out, tri, offset, n, scale);
+}
+MSCRED_SIMD_CLONES void mirror(double* out, const double* tri, const std::size_t* offset,
+                               std::size_t n, double scale) {
+  mirror_impl(out, tri, offset, n, scale);
 }
 
 }  // namespace
@@ -174,22 +200,23 @@ SignatureState::SignatureState(std::size_t n_sensors, SignatureConfig config)
   has_value_.assign(n_, 0);
   sums_.assign(n_scales, std::vector<double>(tri_size_, 0.0));
   cursor_.assign(n_scales, 0);
-  quota_.resize(n_scales);
-  for (std::size_t s = 0; s < n_scales; ++s) {
-    // Elements per step so that all tri_size_ are rebuilt within kRebuildFactor * w samples.
-    const double period_steps =
-        static_cast<double>(kRebuildFactor) * config_.scales[s] / config_.step;
-    const double q = std::ceil(static_cast<double>(tri_size_) / period_steps);
-    quota_[s] = static_cast<std::size_t>(std::clamp(q, 1.0, static_cast<double>(tri_size_)));
+  credit_.assign(n_scales, 0);
+  incremental_.resize(n_scales);
+  for (std::size_t s = 0; s < n_scales; ++s) incremental_[s] = 2 * config_.step < config_.scales[s];
+  const auto w_max = static_cast<std::size_t>(max_scale_);
+  const auto k = static_cast<std::size_t>(config_.step);
+  window_xs_.assign(w_max, nullptr);
+  window_signs_.assign(w_max, 1.0);
+  delta_xs_.assign(2 * k, nullptr);
+  delta_signs_.resize(2 * k);
+  for (std::size_t u = 0; u < k; ++u) {
+    delta_signs_[2 * u] = 1.0;        // entered the window
+    delta_signs_[2 * u + 1] = -1.0;   // left it
   }
-  const std::size_t list = std::max<std::size_t>(static_cast<std::size_t>(max_scale_),
-                                                 2 * static_cast<std::size_t>(config_.step));
-  xs_.assign(list, nullptr);
-  signs_.assign(list, 1.0);
   history_.assign(static_cast<std::size_t>(config_.history),
                   std::vector<float>(step_size_, 0.0f));
   history_valid_.assign(history_.size(), 0);
-  latest_double_.assign(step_size_, 0.0);
+  // latest_double_ is allocated on first use: most callers only need the float step.
 }
 
 void SignatureState::reset() {
@@ -198,11 +225,12 @@ void SignatureState::reset() {
   std::fill(has_value_.begin(), has_value_.end(), 0);
   for (auto& s : sums_) std::fill(s.begin(), s.end(), 0.0);
   std::fill(cursor_.begin(), cursor_.end(), 0);
+  std::fill(credit_.begin(), credit_.end(), 0);
   for (auto& h : history_) std::fill(h.begin(), h.end(), 0.0f);
   std::fill(history_valid_.begin(), history_valid_.end(), 0);
-  std::fill(latest_double_.begin(), latest_double_.end(), 0.0);
   latest_double_fresh_ = false;
   newest_ = 0;
+  head_ = 0;
   next_row_ = 0;
   last_step_row_ = 0;
   have_step_ = false;
@@ -210,13 +238,17 @@ void SignatureState::reset() {
   counters_ = SignatureCounters{};
 }
 
-const double* SignatureState::sample(std::uint64_t index) const {
-  return ring_.data() + static_cast<std::size_t>(index % capacity_) * n_;
+const double* SignatureState::back(std::size_t d) const {
+  // The newest sample is at head_ - 1; d < capacity_.
+  const std::size_t newest = head_ == 0 ? capacity_ - 1 : head_ - 1;
+  const std::size_t slot = newest >= d ? newest - d : newest + capacity_ - d;
+  return ring_.data() + slot * n_;
 }
 
 bool SignatureState::push(const double* values) {
   const std::uint64_t t = next_row_;
-  double* slot = ring_.data() + static_cast<std::size_t>(t % capacity_) * n_;
+  double* slot = ring_.data() + head_ * n_;
+  head_ = head_ + 1 == capacity_ ? 0 : head_ + 1;
   bool invalid = false;
   for (std::size_t i = 0; i < n_; ++i) {
     const double v = values[i];
@@ -250,62 +282,62 @@ bool SignatureState::push(const double* values) {
 }
 
 void SignatureState::emit(std::uint64_t t) {
-  const std::uint64_t k = have_step_ ? t - last_step_row_ : 0;
   const std::size_t* off = row_offset_.data();
   const std::size_t n_scales = config_.scales.size();
   std::vector<float>& out_slot = history_[have_step_ ? (newest_ + 1) % history_.size() : 0];
 
+  // Window pointers, newest first: back(0) .. back(max_scale - 1). Scale w uses the first w.
+  for (std::size_t d = 0; d < window_xs_.size(); ++d) window_xs_[d] = back(d);
+  const auto k = static_cast<std::size_t>(config_.step);
+  const double* const* win = window_xs_.data();
+  const double* wsg = window_signs_.data();
+
   for (std::size_t s = 0; s < n_scales; ++s) {
-    const auto w = static_cast<std::uint64_t>(config_.scales[s]);
+    const auto w = static_cast<std::size_t>(config_.scales[s]);
     double* tri = sums_[s].data();
-    // The window [t-w+1, t], for a full or partial exact recomputation.
-    const std::size_t nw = static_cast<std::size_t>(w);
-    for (std::size_t d = 0; d < nw; ++d) {
-      xs_[d] = sample(t - d);
-      signs_[d] = 1.0;
-    }
-    const bool full = !have_step_ || 2 * k >= w || quota_[s] >= tri_size_;
-    if (full) {
-      detail::gram_rows(tri, off, n_, 0, n_, xs_.data(), signs_.data(), nw, true);
+    if (!have_step_ || !incremental_[s]) {
+      detail::gram_rows(tri, off, n_, 0, n_, win, wsg, w, true);
       continue;
     }
-    // Rows [cursor, cursor + quota elements) cyclically are rebuilt from the window.
-    std::size_t begin = cursor_[s];
+    // Rolling exact rebuild: each step earns tri_size * step credit; a row of length L
+    // costs L * kRebuildFactor * w. Rows are rebuilt from the cursor while the credit is
+    // positive (it may go negative by one row), so the whole triangle is rebuilt once per
+    // kRebuildFactor * w samples.
+    const auto unit = static_cast<std::int64_t>(kRebuildFactor) * static_cast<std::int64_t>(w);
+    credit_[s] += static_cast<std::int64_t>(tri_size_ * k);
+    const std::size_t begin = cursor_[s];
     std::size_t end = begin;
-    std::size_t got = 0;
     std::size_t rows = 0;
-    while (got < quota_[s] && rows < n_) {
-      got += n_ - end;
+    while (rows < n_ && credit_[s] > 0) {
+      credit_[s] -= static_cast<std::int64_t>(n_ - end) * unit;
       end = end + 1 == n_ ? 0 : end + 1;
       ++rows;
     }
     cursor_[s] = end;
-    const bool wraps = rows == n_ || end <= begin;
     auto rebuild = [&](std::size_t rb, std::size_t re) {
-      detail::gram_rows(tri, off, n_, rb, re, xs_.data(), signs_.data(), nw, true);
+      detail::gram_rows(tri, off, n_, rb, re, win, wsg, w, true);
     };
-    // The other rows advance by the k samples that entered and the k that left.
+    // The other rows advance by the k samples that entered and the k that left:
+    // entered t-k+1 .. t, left t-k-w+1 .. t-w.
+    for (std::size_t u = 0; u < k; ++u) {
+      delta_xs_[2 * u] = back(u);
+      delta_xs_[2 * u + 1] = back(w + u);
+    }
     auto delta = [&](std::size_t rb, std::size_t re) {
-      if (rb >= re) return;
-      const std::size_t kk = static_cast<std::size_t>(k);
-      const double** list = xs_.data();
-      double* sg = signs_.data();
-      // This overwrites the window pointers, so the rebuilds below always run first.
-      for (std::size_t u = 0; u < kk; ++u) {
-        list[2 * u] = sample(t - u);             // entered: t-k+1 .. t
-        sg[2 * u] = 1.0;
-        list[2 * u + 1] = sample(t - w - u);     // left: t-k-w+1 .. t-w
-        sg[2 * u + 1] = -1.0;
+      if (rb < re) {
+        detail::gram_rows(tri, off, n_, rb, re, delta_xs_.data(), delta_signs_.data(), 2 * k,
+                          false);
       }
-      detail::gram_rows(tri, off, n_, rb, re, list, sg, 2 * kk, false);
     };
-    if (rows == n_) {
+    if (rows == 0) {
+      delta(0, n_);
+    } else if (rows == n_) {
       rebuild(0, n_);
-    } else if (!wraps) {
+    } else if (begin < end) {
       rebuild(begin, end);
       delta(0, begin);
       delta(end, n_);
-    } else {
+    } else {  // wrapped around: [begin, n) and [0, end)
       rebuild(begin, n_);
       rebuild(0, end);
       delta(end, begin);
@@ -335,6 +367,7 @@ const std::vector<float>& SignatureState::latest() const { return history_[newes
 
 const std::vector<double>& SignatureState::latest_double() const {
   if (!latest_double_fresh_) {
+    latest_double_.resize(step_size_);
     if (have_step_) {
       for (std::size_t s = 0; s < config_.scales.size(); ++s) {
         mirror(latest_double_.data() + s * n_ * n_, sums_[s].data(), row_offset_.data(), n_,
@@ -375,8 +408,9 @@ std::size_t SignatureState::memory_bytes() const {
                       last_value_.capacity() * sizeof(double) + has_value_.capacity() +
                       row_offset_.capacity() * sizeof(std::size_t) +
                       latest_double_.capacity() * sizeof(double) +
-                      xs_.capacity() * sizeof(const double*) +
-                      signs_.capacity() * sizeof(double) + history_valid_.capacity();
+                      (window_xs_.capacity() + delta_xs_.capacity()) * sizeof(const double*) +
+                      (window_signs_.capacity() + delta_signs_.capacity()) * sizeof(double) +
+                      history_valid_.capacity();
   for (const auto& s : sums_) bytes += s.capacity() * sizeof(double);
   for (const auto& h : history_) bytes += h.capacity() * sizeof(float);
   return bytes;

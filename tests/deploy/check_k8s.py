@@ -13,7 +13,7 @@ on what can go wrong between our own files:
 - resource requests are set; the pod runs as the image's non-root uid (Dockerfile USER);
 - --config points at the mounted ConfigMap key; Service, ServiceMonitor and PDB select
   the pod's labels and name existing ports;
-- overlays/gpu requests nvidia.com/gpu and changes only the model device in the config;
+- overlays/gpu requests nvidia.com/gpu and changes only worker.device in the config;
 - optional/: KEDA scales the Deployment on the config's consumer group and topic; the
   PrometheusRule equals deploy/prometheus/mscred-rules.yml;
 - when config.example.yaml exists, every key the ConfigMap's config uses exists there.
@@ -28,6 +28,9 @@ import re
 import sys
 
 import yaml
+
+
+FREE_FORM = {"entities.models"}
 
 
 class Checker:
@@ -82,8 +85,9 @@ def key_paths(node, prefix=""):
         for key, value in node.items():
             path = f"{prefix}.{key}" if prefix else str(key)
             paths.add(path)
-            # Free-form maps (librdkafka settings) are passed through, not schema.
-            if key != "settings":
+            # Free-form maps are data, not schema: librdkafka settings are passed through,
+            # entities.models maps entity names to model names.
+            if path not in FREE_FORM and not path.endswith(".librdkafka"):
                 paths |= key_paths(value, path)
     elif isinstance(node, list):
         for item in node:
@@ -203,12 +207,11 @@ def check_gpu_overlay(docs, base_config, check):
     cm = find(docs, "ConfigMap", "overlays/gpu/")
     if check.expect(cm, "overlays/gpu has no ConfigMap patch"):
         gpu_config = yaml.safe_load(cm["data"]["mscredd.yaml"])
-        devices = [m.get("device") for m in gpu_config.get("models", [])]
-        check.expect(devices and all(d == "cuda" for d in devices), "GPU config models not on cuda")
-        for m in gpu_config.get("models", []):
-            m["device"] = "cpu"
+        device = str((gpu_config.get("worker") or {}).get("device", ""))
+        check.expect(device.startswith("cuda"), f"GPU config worker.device is '{device}', not cuda")
+        gpu_config.setdefault("worker", {})["device"] = (base_config.get("worker") or {}).get("device")
         check.expect(gpu_config == base_config,
-                     "overlays/gpu config differs from the base in more than the model device")
+                     "overlays/gpu config differs from the base in more than worker.device")
 
 
 def kafka_source(config):

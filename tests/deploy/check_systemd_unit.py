@@ -7,9 +7,11 @@
 2. The directives the issue asks for are present with the values that matter.
 3. TimeoutStopSec exceeds shutdown.drain_deadline_s of the example config (20 s when the
    config does not set it, per docs/interfaces.md).
-4. `systemd-analyze security --offline` exposure is at most --max-exposure.
+4. `systemd-analyze security --offline` exposure is at most --max-exposure, for the unit
+   alone and with each --dropin (e.g. the GPU drop-in) in its mscredd.service.d/.
 
 Usage: check_systemd_unit.py UNIT [--config YAML] [--mscredd BINARY] [--max-exposure X]
+                             [--dropin CONF]...
 """
 
 import argparse
@@ -85,12 +87,32 @@ def drain_deadline(config_path):
     return float(value), config_path
 
 
+def analyse(unit, label, max_exposure, failures):
+    """systemd-analyze verify and security of `unit` (drop-ins in unit.d/ included)."""
+    verify = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True)
+    print(f"{label}: systemd-analyze verify rc={verify.returncode} {verify.stderr.strip()}")
+    # verify reports some problems without failing; any output about our files counts.
+    if verify.returncode != 0 or "mscredd.service" in verify.stderr:
+        failures.append(f"{label}: systemd-analyze verify: " + verify.stderr.strip())
+
+    security = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", unit],
+                              capture_output=True, text=True)
+    overall = [l for l in security.stdout.splitlines() if "Overall exposure" in l]
+    print(f"{label}: systemd-analyze security:", overall[0].strip() if overall else security.stdout)
+    match = re.search(r"exposure level for \S+: ([0-9.]+)", overall[0]) if overall else None
+    if not match:
+        failures.append(f"{label}: systemd-analyze security printed no exposure level")
+    elif float(match.group(1)) > max_exposure:
+        failures.append(f"{label}: exposure {match.group(1)} > allowed {max_exposure}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("unit")
     parser.add_argument("--config")
     parser.add_argument("--mscredd")
     parser.add_argument("--max-exposure", type=float, default=2.0)
+    parser.add_argument("--dropin", action="append", default=[])
     args = parser.parse_args()
     failures = []
 
@@ -122,23 +144,13 @@ def main():
         with open(copy, "w", encoding="utf-8") as f:
             f.write(text)
 
-        verify = subprocess.run(["systemd-analyze", "verify", copy],
-                                capture_output=True, text=True)
-        print(f"systemd-analyze verify: rc={verify.returncode} {verify.stderr.strip()}")
-        # verify reports some problems without failing; any output about our unit counts.
-        if verify.returncode != 0 or "mscredd.service" in verify.stderr:
-            failures.append("systemd-analyze verify: " + verify.stderr.strip())
-
-        security = subprocess.run(
-            ["systemd-analyze", "security", "--offline=true", "--no-pager", copy],
-            capture_output=True, text=True)
-        overall = [l for l in security.stdout.splitlines() if "Overall exposure" in l]
-        print("systemd-analyze security:", overall[0].strip() if overall else security.stdout)
-        match = re.search(r"exposure level for \S+: ([0-9.]+)", overall[0]) if overall else None
-        if not match:
-            failures.append("systemd-analyze security printed no exposure level")
-        elif float(match.group(1)) > args.max_exposure:
-            failures.append(f"exposure {match.group(1)} > allowed {args.max_exposure}")
+        analyse(copy, "unit", args.max_exposure, failures)
+        for dropin in args.dropin:
+            directory = copy + ".d"
+            os.makedirs(directory, exist_ok=True)
+            shutil.copy(dropin, os.path.join(directory, os.path.basename(dropin)))
+            analyse(copy, f"unit + {os.path.basename(dropin)}", args.max_exposure, failures)
+            shutil.rmtree(directory)
 
     for failure in failures:
         print("FAIL:", failure)

@@ -81,7 +81,11 @@ config.setdefault("health", {})["listen"] = f"127.0.0.1:{health}"
 sources = config.get("sources") or []
 for source in sources if isinstance(sources, list) else []:
     if isinstance(source, dict) and source.get("type") == "tcp":
-        source["listen"] = f"127.0.0.1:{ingest}"
+        # Either spelling of the TCP listener: `listen: host:port`, or `bind` + `port`.
+        if "bind" in source or "port" in source:
+            source["bind"], source["port"] = "127.0.0.1", int(ingest)
+        else:
+            source["listen"] = f"127.0.0.1:{ingest}"
 with open(dst, "w") as f:
     yaml.safe_dump(config, f, sort_keys=False)
 EOF

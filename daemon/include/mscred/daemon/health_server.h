@@ -75,7 +75,8 @@ class HealthServer {
   std::string endpoint() const;
 
   //! Stops accepting and closes the listener; idempotent. Open connections finish their
-  //! current exchange or time out.
+  //! current exchange or time out. Called by the owner (one thread), not concurrently with
+  //! itself or the destructor.
   void stop();
 
  private:

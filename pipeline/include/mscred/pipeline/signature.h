@@ -10,9 +10,9 @@
 // triangle of its window sum in double. At a step it advances the sum by the samples that
 // entered and left the window since the previous step (or recomputes the scale outright
 // when that is cheaper, i.e. 2*step >= w), and a rolling slice of rows is recomputed
-// exactly from the ring buffer at every step so that every element is rebuilt at least
-// once every kRebuildFactor*w samples. The error therefore stays bounded (no drift) no
-// matter how many samples have been pushed.
+// exactly from the ring buffer at each step so that every element is rebuilt at least
+// once every kRebuildFactor*w samples (rounded up to whole steps). The error therefore
+// stays bounded (no drift) no matter how many samples have been pushed.
 
 #include <cstddef>
 #include <cstdint>
@@ -44,7 +44,7 @@ struct SignatureCounters {
 };
 
 //! Every element of every scale is recomputed exactly at least once per
-//! kRebuildFactor * w samples (w = that scale's window).
+//! kRebuildFactor * w samples, rounded up to whole steps (w = that scale's window).
 inline constexpr int kRebuildFactor = 4;
 
 //! Throws std::invalid_argument when the config is unusable (empty or non-positive or
@@ -78,7 +78,8 @@ class SignatureState {
 
   //! The newest step [scales, n, n] in float32; zeros before the first step.
   const std::vector<float>& latest() const;
-  //! The newest step [scales, n, n] in double (computed on first use after each step).
+  //! The newest step [scales, n, n] in double, computed from the sums on first use after
+  //! each step (its buffer is allocated by the first call, never by push()).
   const std::vector<double>& latest_double() const;
 
   //! True once `history` steps have been emitted.
@@ -96,7 +97,8 @@ class SignatureState {
 
  private:
   void emit(std::uint64_t t);
-  const double* sample(std::uint64_t index) const;
+  //! The sample d steps back from the newest one (d < capacity_).
+  const double* back(std::size_t d) const;
 
   std::size_t n_;
   SignatureConfig config_;
@@ -110,14 +112,18 @@ class SignatureState {
   std::vector<double> last_value_;       // per sensor, for hold-last
   std::vector<std::uint8_t> has_value_;  // per sensor
   std::vector<std::vector<double>> sums_;  // per scale, packed upper triangle
+  std::vector<std::uint8_t> incremental_;  // per scale: 2 * step < w
   std::vector<std::size_t> cursor_;      // per scale, next row to rebuild
-  std::vector<std::size_t> quota_;       // per scale, elements rebuilt per step
-  std::vector<const double*> xs_;        // scratch: sample pointers for the kernel
-  std::vector<double> signs_;            // scratch: +1 / -1 per sample pointer
+  std::vector<std::int64_t> credit_;     // per scale, rebuild credit (see emit())
+  std::vector<const double*> window_xs_;  // scratch: the last max(scales) samples
+  std::vector<double> window_signs_;      // all +1
+  std::vector<const double*> delta_xs_;   // scratch: samples that entered / left
+  std::vector<double> delta_signs_;       // +1, -1, +1, ...
 
   std::vector<std::vector<float>> history_;  // history slots of [scales, n, n]
   std::vector<std::uint8_t> history_valid_;
   std::size_t newest_ = 0;                   // slot of the newest step
+  std::size_t head_ = 0;                     // ring slot of the next sample
 
   mutable std::vector<double> latest_double_;
   mutable bool latest_double_fresh_ = false;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Full-size synthetic runs, outside CI: `mscred synth` data (the paper's generator, 30 series,
+# 20000 rows, rows 8000-10000 held out for validation), train, eval. One directory per seed
+# with the logs, the checkpoint, per-step CSV and summary.json (metrics).
+#
+#   SEEDS="0 1 2 3 4" LAMBDA=0.3 EPOCHS=30 MAX_SECONDS=0 bench/train_eval/synth.sh
+#
+# Environment: MSCRED (binary), OUT (output root), SEEDS, LAMBDA (noise), EPOCHS, PATIENCE,
+# MAX_SECONDS (training budget per seed, 0 = none), KERNEL (ConvLSTM kernel), THREADS,
+# BATCH, LR.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+MSCRED=${MSCRED:-build/daemon/mscred}
+OUT=${OUT:-out/train_eval/synth}
+SEEDS=${SEEDS:-"0 1 2 3 4"}
+LAMBDA=${LAMBDA:-0.3}
+EPOCHS=${EPOCHS:-30}
+PATIENCE=${PATIENCE:-5}
+MAX_SECONDS=${MAX_SECONDS:-0}
+KERNEL=${KERNEL:-3}
+THREADS=${THREADS:-1}
+BATCH=${BATCH:-32}
+LR=${LR:-2e-4}
+export OPENBLAS_NUM_THREADS=1  # OpenBLAS threads fight LibTorch's (see shared/bench/README.md)
+
+for seed in $SEEDS; do
+  d="$OUT/lambda$LAMBDA/k$KERNEL/seed$seed"
+  mkdir -p "$d"
+  echo "== seed $seed lambda $LAMBDA kernel $KERNEL -> $d ($(date -u +%H:%M:%S))"
+  "$MSCRED" synth --seed "$seed" --lambda "$LAMBDA" --out "$d/data" >"$d/synth.log"
+  # train.csv holds rows 0-10000; its last 20 % (8000-10000) is the generator's validation part.
+  "$MSCRED" train --data "$d/data/train.csv" --out "$d/model.ckpt" --model-id "synth-s$seed" \
+    --val-fraction 0.2 --epochs "$EPOCHS" --patience "$PATIENCE" --max-seconds "$MAX_SECONDS" \
+    --kernel "$KERNEL" --threads "$THREADS" --batch "$BATCH" --lr "$LR" --seed "$seed" \
+    >"$d/train.log" 2>&1
+  "$MSCRED" eval --model "$d/model.ckpt" --data "$d/data/test.csv" \
+    --labels "$d/data/test_label.txt" --interpretation "$d/data/interpretation_label.txt" \
+    --threads "$THREADS" --out "$d/steps.csv" --summary-json "$d/summary.json" >"$d/eval.log" 2>&1
+  cat "$d/train.log" | grep -v "^epoch" | tail -6
+  cat "$d/eval.log"
+done

@@ -1,0 +1,65 @@
+#pragma once
+// Inference on a trained MSCRED checkpoint. Torch-free public header (pimpl): the daemon and
+// `mscred eval` use it without seeing LibTorch.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mscred/model/model_info.h"
+#include "mscred/pipeline/scoring.h"
+
+namespace mscred::model {
+
+//! Where the network runs: "cpu", "cuda:N" or "auto" (CUDA device 0 when available, else
+//! cpu). `threads` sets LibTorch's intra-op threads for this process (0 leaves the default).
+struct DeviceOptions {
+  std::string device = "auto";
+  int threads = 0;
+};
+
+//! A loaded model. Owns the network, its device placement and the metadata from the
+//! checkpoint. Not thread-safe: the daemon calls it from its one worker thread (which owns
+//! it and LibTorch's intra-op threads); `mscred eval` from its main thread. Every call
+//! blocks for the duration of one forward pass.
+class Detector {
+ public:
+  ~Detector();
+  Detector(const Detector&) = delete;
+  Detector& operator=(const Detector&) = delete;
+
+  //! Loads and verifies a checkpoint (see checkpoint.h): format, checksum, metadata, every
+  //! tensor's name and shape against a freshly built network. When `expected_sensors` is not
+  //! empty the model's sensor names and order must equal it. Throws CheckpointError (bad
+  //! file / mismatch) or std::runtime_error (device not available), naming the file.
+  static std::unique_ptr<Detector> load(const std::string& path, const DeviceOptions& device,
+                                        const std::vector<std::string>& expected_sensors = {});
+
+  const ModelInfo& info() const;
+  //! Device actually used, e.g. "cpu" or "cuda:0".
+  std::string device() const;
+  //! Floats in one window [h, scales, n, n] and in one reconstruction [scales, n, n].
+  std::size_t window_size() const;
+  std::size_t matrix_size() const;
+
+  //! windows [batch, h, scales, n, n] (oldest step first) -> out [batch, scales, n, n], the
+  //! reconstruction of each window's newest step.
+  void reconstruct(const float* windows, std::size_t batch, float* out);
+  //! Same shapes; out = (X_newest - Xhat)^2 elementwise.
+  void residuals(const float* windows, std::size_t batch, float* out);
+  //! Residuals scored with the checkpoint's ScoreConfig and Thresholds (pipeline::detect).
+  //! When `residuals_out` is not null it receives the residuals [batch, scales, n, n] too
+  //! (eval ranks every step's sensors from them, without a second forward pass).
+  std::vector<pipeline::Detection> score(const float* windows, std::size_t batch,
+                                         std::vector<float>* residuals_out = nullptr);
+
+  struct Impl;  //!< opaque; defined in detector.cc
+
+ private:
+  explicit Detector(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mscred::model

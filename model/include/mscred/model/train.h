@@ -1,0 +1,76 @@
+#pragma once
+// `mscred train` as a library call: fit the normaliser, build windows through the streaming
+// path (pipeline::EntityState), train with Adam and early stopping, fit thresholds on the
+// held-out tail and write one checkpoint. Torch-free header.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mscred/model/model_config.h"
+#include "mscred/model/model_info.h"
+#include "mscred/pipeline/scoring.h"
+#include "mscred/pipeline/signature.h"
+
+namespace mscred::model {
+
+//! Progress of the training loop, reported every batch and at each epoch end.
+struct FitProgress {
+  int epoch = 0;  //!< 1-based
+  int epochs = 0;
+  std::size_t windows_done = 0;  //!< in this epoch
+  std::size_t windows_total = 0;
+  double train_loss = 0.0;  //!< running mean over this epoch
+  double val_loss = -1.0;   //!< set at epoch end (-1 while running or without validation)
+  double windows_per_s = 0.0;
+  double seconds_left = 0.0;  //!< estimate for the remaining epochs at this pace
+  bool epoch_end = false;
+};
+
+struct TrainOptions {
+  std::string model_id = "mscred";
+  std::string output_path;            //!< checkpoint to write
+  std::string normaliser = "minmax";  //!< "minmax" or "zscore"
+  pipeline::SignatureConfig signature;
+  pipeline::ScoreConfig score;
+  std::int64_t lstm_kernel = 3;
+  double chi = 0.0;                  //!< 0 = history
+  double validation_fraction = 0.2;  //!< last part of the series held out
+  double learning_rate = 2e-4;
+  std::size_t batch_size = 32;
+  int epochs = 20;
+  int patience = 5;
+  std::uint64_t seed = 0;
+  int threads = 1;           //!< LibTorch intra-op threads
+  double max_seconds = 0.0;  //!< training wall-clock budget (0 = none), see FitOptions
+  std::function<void(const FitProgress&)> progress;
+};
+
+struct TrainReport {
+  ModelInfo info;  //!< as written into the checkpoint
+  std::size_t rows = 0;
+  std::size_t train_windows = 0;
+  std::size_t validation_windows = 0;
+  std::vector<double> train_loss;  //!< per epoch
+  std::vector<double> val_loss;    //!< per epoch
+  int best_epoch = 0;
+  bool stopped_early = false;
+  bool stopped_by_time = false;
+  double train_windows_per_s = 0.0;
+  double seconds = 0.0;
+  double validation_max_score = 0.0;  //!< max total score over validation windows
+};
+
+//! Trains on `values` (row-major rows x sensors.size(), raw units, NaN = missing) and writes
+//! options.output_path. Deterministic for a given seed and thread count. Blocks for the whole
+//! run. Throws std::invalid_argument for unusable options or too little data (naming the
+//! option), CheckpointError when the file cannot be written.
+TrainReport train(const std::vector<std::string>& sensors, const std::vector<double>& values,
+                  const TrainOptions& options);
+
+//! FNV-1a 64 over sensor names and raw values (bit patterns), as 16 hex digits: identifies the
+//! training data in the checkpoint.
+std::string data_digest(const std::vector<std::string>& sensors, const std::vector<double>& values);
+
+}  // namespace mscred::model

@@ -8,7 +8,7 @@ find_package(nlohmann_json CONFIG REQUIRED)
 find_package(spdlog REQUIRED)
 
 target_link_libraries(mscred_connectors
-  PUBLIC PkgConfig::RDKAFKA prometheus-cpp::core prometheus-cpp::pull spdlog::spdlog
+  PUBLIC PkgConfig::RDKAFKA prometheus-cpp::core spdlog::spdlog
          Boost::system Threads::Threads
   PRIVATE simdjson::simdjson nlohmann_json::nlohmann_json)
 target_compile_definitions(mscred_connectors PRIVATE MSCRED_CONNECTORS_VERSION="${PROJECT_VERSION}")

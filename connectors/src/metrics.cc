@@ -1,8 +1,7 @@
 #include "mscred/connectors/metrics.h"
 
-#include <prometheus/exposer.h>
-
 #include "mscred/connectors/log.h"
+#include "mscred/connectors/metrics_http.h"
 
 namespace mscred::connectors {
 
@@ -94,14 +93,11 @@ Metrics::Metrics(size_t max_entities)
 Metrics::~Metrics() = default;
 
 void Metrics::expose(const std::string& address) {
-  exposer_ = std::make_unique<prometheus::Exposer>(address);
-  exposer_->RegisterCollectable(registry_);
+  exposer_ = std::make_unique<MetricsHttpServer>(address, registry_);
 }
 
 int Metrics::port() const {
-  if (!exposer_) return 0;
-  auto ports = exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
+  return exposer_ ? exposer_->port() : 0;
 }
 
 prometheus::Counter& Metrics::sample_counter(const std::string& source) {

@@ -17,11 +17,9 @@
 
 #include "mscred/connectors/record.h"
 
-namespace prometheus {
-class Exposer;
-}
-
 namespace mscred::connectors {
+
+class MetricsHttpServer;
 
 //! Owns the registry, every metric family and (optionally) the HTTP exposer. All methods
 //! are thread-safe: counters are atomics, label lookups take a mutex and are cached by
@@ -60,7 +58,7 @@ class Metrics {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<MetricsHttpServer> exposer_;
   size_t max_entities_;
 
   prometheus::Family<prometheus::Counter>* samples_;

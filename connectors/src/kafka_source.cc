@@ -127,6 +127,7 @@ void KafkaSource::start() {
 
   impl_->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (impl_->rk == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new owns conf only when it succeeds
     throw std::runtime_error("kafka source '" + options_.name + "': " + err);
   }
   rd_kafka_poll_set_consumer(impl_->rk);

@@ -143,6 +143,7 @@ const char* reject_reason_name(RejectReason reason) {
 struct RecordParser::Impl {
   simdjson::ondemand::parser parser;
   std::string padded;  // line copy with SIMDJSON_PADDING spare bytes
+  size_t last_named = 0;
 };
 
 RecordParser::RecordParser(size_t max_line_bytes)
@@ -224,6 +225,8 @@ ParseStatus RecordParser::parse_json(std::string_view line, Record& out) {
         simdjson::ondemand::object sensors;
         if ((error = value.get_object().get(sensors))) return classify_json_error(error, line);
         out.is_named = true;
+        // Records of one feed have the same sensors: size for the previous one.
+        out.named.reserve(impl_->last_named);
         for (auto sensor : sensors) {
           std::string_view name;
           if ((error = sensor.unescaped_key().get(name))) return classify_json_error(error, line);
@@ -249,6 +252,7 @@ ParseStatus RecordParser::parse_json(std::string_view line, Record& out) {
   if (!have_entity) return fail(RejectReason::kMissingField, "no \"entity\"");
   if (!have_ts) return fail(RejectReason::kMissingField, "no \"ts\"");
   if (!have_values) return fail(RejectReason::kMissingField, "no \"values\"");
+  if (out.is_named) impl_->last_named = out.named.size();
   return {};
 }
 

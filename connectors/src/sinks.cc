@@ -126,7 +126,10 @@ KafkaSink::KafkaSink(const std::string& topic, const std::map<std::string, std::
   rd_kafka_conf_set_dr_msg_cb(conf, delivery_report);
   rd_kafka_conf_set_opaque(conf, &impl_->counters);
   impl_->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (impl_->producer == nullptr) throw std::runtime_error(std::string("kafka producer: ") + err);
+  if (impl_->producer == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new owns conf only when it succeeds
+    throw std::runtime_error(std::string("kafka producer: ") + err);
+  }
   impl_->poller = std::thread([impl = impl_.get()] {
     while (!impl->stop.load())
       rd_kafka_poll(impl->producer, 100);

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "mscred/pipeline/entity_state.h"
 #include "mscred/pipeline/signature.h"
 
 namespace mscred::daemon {
@@ -50,30 +51,29 @@ class RawWindowState : public EntityState {
   size_t seen_ = 0;
 };
 
-// kSignatures: the model's normaliser, then pipeline::SignatureState (incremental
+// kSignatures: pipeline::EntityState (the checkpoint's normaliser, then incremental
 // multi-scale signature matrices); windows [history, scales, n, n]. Missing values were
-// already resolved by the worker (pipeline.missing), so every row is complete here.
-// TODO: switch to pipeline's EntityState if pipeline/ adds one; this is the same pair.
+// already resolved by the worker (pipeline.missing) and timestamps checked, so rows arrive
+// complete and in order; the sample count serves as pipeline's timestamp.
 class SignatureEntityState : public EntityState {
  public:
   explicit SignatureEntityState(const ScorerInfo& info)
-      : normaliser_(*info.normaliser),
-        state_(info.sensors.size(), pipeline::SignatureConfig{info.scales, info.step, info.history,
-                                                              pipeline::MissingPolicy::kHoldLast}),
-        row_(info.sensors.size()) {}
+      : state_(*info.normaliser, pipeline::SignatureConfig{info.scales, info.step, info.history,
+                                                           pipeline::MissingPolicy::kHoldLast}) {}
 
   bool push(const double* row) override {
-    std::copy(row, row + row_.size(), row_.begin());
-    normaliser_.apply(row_.data());
-    return state_.push(row_.data());
+    const auto steps_before = state_.signature().steps();
+    ready_ = state_.push(static_cast<double>(++samples_), row);
+    return state_.signature().steps() != steps_before;
   }
-  bool window_ready() const override { return state_.window_valid(); }
+  // pipeline's push() says whether the step it completed has a full valid window.
+  bool window_ready() const override { return ready_; }
   void window(float* out) const override { state_.window(out); }
 
  private:
-  pipeline::Normaliser normaliser_;
-  pipeline::SignatureState state_;
-  std::vector<double> row_;
+  pipeline::EntityState state_;
+  uint64_t samples_ = 0;
+  bool ready_ = false;
 };
 
 }  // namespace

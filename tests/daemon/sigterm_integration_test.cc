@@ -1,5 +1,5 @@
-// SIGTERM during a stream: the real mscredd binary exits 0 with everything it accepted
-// scored and every alert written.
+// SIGHUP then SIGTERM during a stream: the real mscredd binary reloads its model, then
+// exits 0 with everything it accepted scored and every alert written.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -26,7 +26,7 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-TEST(SigtermIntegrationTest, ExitsZeroWithEverythingDelivered) {
+TEST(SigtermIntegrationTest, ExitsZeroWithEverythingDeliveredAfterReload) {
   const std::string binary = std::string(MSCRED_BINARY_DIR) + "/daemon/mscredd";
   if (access(binary.c_str(), X_OK) != 0) GTEST_SKIP() << "mscredd not built";
   const std::string dir = ::testing::TempDir();
@@ -102,7 +102,10 @@ shutdown: {drain_deadline_s: 10}
       std::this_thread::sleep_for(5ms);
     }
   });
-  std::this_thread::sleep_for(500ms);
+  // SIGHUP mid-stream reloads the model without interrupting the stream.
+  std::this_thread::sleep_for(250ms);
+  ASSERT_EQ(kill(pid, SIGHUP), 0);
+  std::this_thread::sleep_for(250ms);
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
@@ -120,6 +123,7 @@ shutdown: {drain_deadline_s: 10}
   ASSERT_TRUE(std::regex_search(log, m, summary)) << log;
   const long samples = std::stol(m[1]), steps = std::stol(m[2]), alerts = std::stol(m[3]);
   ASSERT_GT(samples, 1000);  // the stream was running when the signal came
+  EXPECT_NE(log.find("model 'm' reloaded"), std::string::npos) << log;
 
   // From the samples it took, compute what must have come out (window 10, step 2).
   long expected_steps = samples < 10 ? 0 : (samples - 10) / 2 + 1;

@@ -99,8 +99,9 @@ struct State {
     const bool known = target == kHealthzPath || target == kReadyzPath || route != nullptr;
     if (!known) {
       status = http::status::not_found;
-      body = {{"error", "not found"},
-              {"paths", {std::string(kHealthzPath), std::string(kReadyzPath)}}};
+      nlohmann::json paths = {std::string(kHealthzPath), std::string(kReadyzPath)};
+      for (const HttpRoute& r : routes) paths.push_back(r.path);
+      body = {{"error", "not found"}, {"paths", paths}};
     } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       status = http::status::method_not_allowed;
       body = {{"error", "method not allowed"}, {"allow", "GET, HEAD"}};

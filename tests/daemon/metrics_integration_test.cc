@@ -81,7 +81,7 @@ TEST(MetricsIntegrationTest, ScrapeMatchesWhatWasSentAndPassesPromtool) {
 
   std::string scrape = testing::http_get(daemon.metrics_port(), "/metrics");
   ASSERT_FALSE(scrape.empty());
-  EXPECT_NE(testing::http_get(daemon.metrics_port(), "/other").find("try /metrics"),
+  EXPECT_NE(testing::http_get(daemon.metrics_port(), "/other").find("\"/metrics\""),
             std::string::npos);
   EXPECT_EQ(metric(scrape, "mscred_samples_ingested_total{source=\"tcp\"}"), 45);
   EXPECT_EQ(

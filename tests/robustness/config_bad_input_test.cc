@@ -17,12 +17,13 @@ namespace {
 using mscred::daemon::ConfigError;
 using mscred::daemon::load_config;
 
-// A valid base: line 1 "sources:", line 2 "- type: tcp", line 3 "port: 0", line 4
-// "models:", line 5 "- name: m", line 6 "fake:", line 7 "sensors: [a, b]".
+// A valid base: line 1 "sources:", line 2 "- type: file", line 3 "path: ...", line 4
+// "models:", line 5 "- name: m", line 6 "fake:", line 7 "sensors: [a, b]". (A file source:
+// its keys are the same on every branch, unlike the TCP source's bind/port -> listen.)
 const char* const kBase =
     "sources:\n"
-    "  - type: tcp\n"
-    "    port: 0\n"
+    "  - type: file\n"
+    "    path: /data/m1.csv\n"
     "models:\n"
     "  - name: m\n"
     "    fake:\n"
@@ -73,7 +74,7 @@ TEST_F(ConfigBadInputTest, BaseConfigLoads) {
   }
   auto c = load_config(path_);
   ASSERT_EQ(c.sources.size(), 1u);
-  EXPECT_EQ(c.sources[0].port, 0);
+  EXPECT_EQ(c.sources[0].path, "/data/m1.csv");
   EXPECT_EQ(c.models[0].fake_sensors.size(), 2u);
 }
 
@@ -81,9 +82,9 @@ TEST_F(ConfigBadInputTest, UnknownKeyNamesKeyAndLine) {
   expect_error(std::string(kBase) + "worker:\n  max_bach: 8\n", 9, "worker.max_bach",
                "unknown key");
   expect_error(
-      "sources:\n  - type: tcp\n    prot: 7878\nmodels:\n  - name: m\n    fake: "
+      "sources:\n  - type: file\n    pth: /d.csv\nmodels:\n  - name: m\n    fake: "
       "{sensors: [a]}\n",
-      3, "sources[0].prot", "unknown key");
+      3, "sources[0].pth", "unknown key");
   expect_error(std::string(kBase) + "sink:\n  log: {}\n", 8, "sink", "unknown key");
 }
 
@@ -95,16 +96,20 @@ TEST_F(ConfigBadInputTest, WrongTypeNamesKeyAndLine) {
   expect_error(std::string(kBase) + "metrics:\n  enabled: maybe\n", 9, "metrics.enabled",
                "true or false");
   expect_error(
-      "sources:\n  - type: tcp\n    port: [1]\nmodels:\n  - name: m\n    fake: "
-      "{sensors: [a]}\n",
-      3, "sources[0].port", "an integer");
+      "sources:\n  - type: file\n    path: /d.csv\n    speed: [1]\nmodels:\n  - name: m\n"
+      "    fake: {sensors: [a]}\n",
+      4, "sources[0].speed", "a number");
 }
 
 TEST_F(ConfigBadInputTest, ImpossibleValueNamesKeyAndLine) {
   expect_error(
-      "sources:\n  - type: tcp\n    port: 70000\nmodels:\n  - name: m\n    fake: "
-      "{sensors: [a]}\n",
-      3, "sources[0].port", "0..65535");
+      "sources:\n  - type: file\n    path: /d.csv\n    speed: -2\nmodels:\n  - name: m\n"
+      "    fake: {sensors: [a]}\n",
+      4, "sources[0].speed", ">= 0");
+  expect_error(
+      "sources:\n  - type: tcp\n    max_line_bytes: 10\nmodels:\n  - name: m\n"
+      "    fake: {sensors: [a]}\n",
+      3, "sources[0].max_line_bytes", ">= 64");
   expect_error(std::string(kBase) + "pipeline:\n  scales: [30, 10]\n", 9, "pipeline.scales[1]",
                "increasing");
   expect_error(std::string(kBase) + "worker:\n  max_batch: -3\n", 9, "worker.max_batch",
@@ -126,7 +131,7 @@ TEST_F(ConfigBadInputTest, DanglingReferenceNamesKeyAndLine) {
 TEST_F(ConfigBadInputTest, MissingRequiredSectionIsNamed) {
   ConfigError e = load_error("models:\n  - name: m\n    fake: {sensors: [a]}\n");
   EXPECT_EQ(e.key(), "sources");
-  EXPECT_NE(std::string(e.what()).find("at least one source"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("source is required"), std::string::npos) << e.what();
 }
 
 TEST_F(ConfigBadInputTest, DuplicateNamesAreRejected) {
@@ -136,12 +141,12 @@ TEST_F(ConfigBadInputTest, DuplicateNamesAreRejected) {
 
 TEST_F(ConfigBadInputTest, YamlSyntaxErrorNamesLine) {
   // Line 3 opens a flow sequence that never closes.
-  ConfigError e = load_error("sources:\n  - type: tcp\n    port: [0\nmodels: []\n");
+  ConfigError e = load_error("sources:\n  - type: file\n    path: [0\nmodels: []\n");
   EXPECT_GE(e.line(), 3) << e.what();
   EXPECT_NE(std::string(e.what()).find("YAML syntax"), std::string::npos) << e.what();
   EXPECT_EQ(std::string(e.what()).rfind(path_ + ":", 0), 0u) << e.what();
   // A tab used for indentation.
-  ConfigError tab = load_error("sources:\n\t- type: tcp\n");
+  ConfigError tab = load_error("sources:\n\t- type: file\n");
   EXPECT_EQ(tab.line(), 2) << tab.what();
 }
 

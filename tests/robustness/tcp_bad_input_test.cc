@@ -9,56 +9,17 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <map>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "mscred/connectors/tcp_source.h"
+#include "test_consumer.h"
 
 namespace {
 
-using mscred::connectors::Record;
-using mscred::connectors::RecordConsumer;
 using mscred::connectors::RejectReason;
 using mscred::connectors::TcpSource;
 using mscred::connectors::TcpSourceOptions;
-
-// Collects what the source hands over. Thread-safe: called on the source's io thread.
-class Collector : public RecordConsumer {
- public:
-  bool push(Record&& r) override {
-    std::lock_guard lock(mutex_);
-    records_.push_back(std::move(r));
-    return true;
-  }
-  bool try_push(Record& r) override { return push(std::move(r)); }
-  void rejected(const char*, RejectReason reason) override {
-    std::lock_guard lock(mutex_);
-    ++rejects_[reason];
-  }
-  size_t events() {
-    std::lock_guard lock(mutex_);
-    size_t n = records_.size();
-    for (auto& [r, c] : rejects_)
-      n += c;
-    return n;
-  }
-  std::vector<Record> records() {
-    std::lock_guard lock(mutex_);
-    return records_;
-  }
-  std::map<RejectReason, size_t> rejects() {
-    std::lock_guard lock(mutex_);
-    return rejects_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<Record> records_;
-  std::map<RejectReason, size_t> rejects_;
-};
+using mscred::robustness::Collector;
 
 int connect_to(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -80,13 +41,6 @@ void send_all(int fd, const std::string& data) {
     ASSERT_GT(n, 0);
     sent += static_cast<size_t>(n);
   }
-}
-
-bool wait_for(Collector& c, size_t events) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (c.events() < events && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  return c.events() >= events;
 }
 
 TEST(TcpBadInputTest, BadLinesAreCountedAndGoodLinesAroundThemArrive) {
@@ -111,7 +65,7 @@ TEST(TcpBadInputTest, BadLinesAreCountedAndGoodLinesAroundThemArrive) {
   send_all(fd, stream);
   close(fd);
 
-  ASSERT_TRUE(wait_for(collector, 7));
+  ASSERT_TRUE(collector.wait_for(7));
   source.stop();
   auto records = collector.records();
   ASSERT_EQ(records.size(), 3u);
@@ -141,7 +95,7 @@ TEST(TcpBadInputTest, OverLongLineSplitAcrossReadsIsOneRejection) {
   }
   send_all(fd, "\ne,9,1\n");
   close(fd);
-  ASSERT_TRUE(wait_for(collector, 2));
+  ASSERT_TRUE(collector.wait_for(2));
   source.stop();
   EXPECT_EQ(collector.rejects()[RejectReason::kTooLong], 1u);
   auto records = collector.records();

@@ -29,7 +29,7 @@ using mscred::daemon::Worker;
 // scales 2,4, step 1, history 1: a step per sample, the first full window after 4 rows.
 Config test_config(const std::string& unknown) {
   return mscred::daemon::parse_config(R"(
-sources: [{type: tcp, port: 0}]
+sources: [{type: file, path: /dev/null}]
 models:
   - name: fake
     fake: {sensors: [a, b, c], level: 100}

@@ -18,8 +18,8 @@ generator=()
 if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
 # The tests of the queue, the worker and shutdown: tests/daemon (bounded_queue_test,
 # worker_test, sigterm_integration_test) and tests/robustness (shutdown_race_test, the
-# worker and TCP bad-input tests).
-tsan_filter="${TSAN_FILTER:-BoundedQueueTest|TimestampRuleTest|WorkerTest|Sigterm|Shutdown|WorkerBadInputTest|TcpBadInputTest}"
+# worker, TCP and file-source bad-input tests).
+tsan_filter="${TSAN_FILTER:-BoundedQueueTest|TimestampRuleTest|WorkerTest|Sigterm|Shutdown|WorkerBadInputTest|TcpBadInputTest|FileBadInputTest}"
 
 configure() {  # dir, extra cmake args...
   local dir="$1"

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -160,6 +161,33 @@ TEST_F(ConfigBadInputTest, MissingFileIsAConfigErrorNamingThePath) {
     EXPECT_EQ(e.line(), 0);
     EXPECT_NE(std::string(e.what()).find("cannot open"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(ConfigBadInputTest, DeeplyNestedYamlIsAnErrorNotAStackOverflow) {
+  // yaml-cpp recurses per nesting level; a hostile or broken file must not crash mscredd.
+  const int depth = 20000;
+  ConfigError e =
+      load_error("sources: " + std::string(depth, '[') + std::string(depth, ']') + "\n");
+  EXPECT_EQ(e.file(), path_);
+  EXPECT_GE(e.line(), 1) << e.what();
+}
+
+TEST_F(ConfigBadInputTest, AliasBombIsRejectedQuickly) {
+  // Nine levels of ten aliases each would be 10^9 nodes if expanded. yaml-cpp shares
+  // aliased nodes instead of copying them, so the load is quick, and the loader then stops
+  // at the first unknown top-level key.
+  std::string text = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    text += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k)
+      text += (k ? ", *l" : "*l") + std::to_string(i - 1);
+    text += "]\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ConfigError e = load_error(text);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(e.line(), 1) << e.what();
+  EXPECT_EQ(e.key(), "l0") << e.what();
 }
 
 TEST_F(ConfigBadInputTest, NotAMappingAtTopLevel) {

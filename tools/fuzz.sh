@@ -19,7 +19,7 @@ if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
 if [ ! -f "$build_dir/CMakeCache.txt" ]; then
   CXX="${CXX_FUZZ:-clang++}" cmake -S . -B "$build_dir" "${generator[@]}" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSCRED_FUZZ=ON -DMSCRED_SANITIZE=ON \
-    -DMSCRED_WITH_TORCH=OFF -DMSCRED_BUILD_BENCH=OFF -DMSCRED_WERROR=ON >/dev/null
+    -DMSCRED_WITH_TORCH=OFF -DMSCRED_BUILD_BENCH=OFF >/dev/null
 fi
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=("${t}_fuzzer"); done

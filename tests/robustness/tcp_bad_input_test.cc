@@ -1,0 +1,106 @@
+// Bad lines through a real TcpSource on an ephemeral loopback port: an over-long line,
+// binary garbage and a half-sent last line are each counted once by reason, and every good
+// line around them still arrives, in order, on the same connection.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+#include "mscred/connectors/tcp_source.h"
+#include "test_consumer.h"
+
+namespace {
+
+using mscred::connectors::RejectReason;
+using mscred::connectors::TcpSource;
+using mscred::connectors::TcpSourceOptions;
+using mscred::robustness::Collector;
+
+int connect_to(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void send_all(int fd, const std::string& data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    ASSERT_GT(n, 0);
+    sent += static_cast<size_t>(n);
+  }
+}
+
+TEST(TcpBadInputTest, BadLinesAreCountedAndGoodLinesAroundThemArrive) {
+  Collector collector;
+  TcpSourceOptions options;
+  options.port = 0;
+  options.max_line_bytes = 128;
+  options.reply_errors = false;
+  TcpSource source(options, collector);
+  source.start();
+  int fd = connect_to(source.port());
+  ASSERT_GE(fd, 0);
+
+  std::string stream;
+  stream += "e,1,1,2,3\n";
+  stream += "e,2," + std::string(1000, '7') + "\n";  // over the limit, sent in one go
+  stream += "e,3,1,2,3\n";
+  stream += std::string("\x00\x01garbage\xff", 10) + "\n";
+  stream += "{\"entity\":\"e\",\"ts\":4,\"values\":[1,2,3]}\n";
+  stream += "\n";                                          // empty message
+  stream += "{\"entity\":\"e\",\"ts\":5,\"values\":[1,2";  // cut off by the close below
+  send_all(fd, stream);
+  close(fd);
+
+  ASSERT_TRUE(collector.wait_for(7));
+  source.stop();
+  auto records = collector.records();
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].ts, 1.0);
+  EXPECT_EQ(records[1].ts, 3.0);
+  EXPECT_EQ(records[2].ts, 4.0);
+  auto rejects = collector.rejects();
+  EXPECT_EQ(rejects[RejectReason::kTooLong], 1u);
+  EXPECT_EQ(rejects[RejectReason::kBinary], 1u);
+  EXPECT_EQ(rejects[RejectReason::kEmpty], 1u);
+  EXPECT_EQ(rejects[RejectReason::kTruncated], 1u);
+}
+
+TEST(TcpBadInputTest, OverLongLineSplitAcrossReadsIsOneRejection) {
+  Collector collector;
+  TcpSourceOptions options;
+  options.port = 0;
+  options.max_line_bytes = 64;
+  options.reply_errors = false;
+  TcpSource source(options, collector);
+  source.start();
+  int fd = connect_to(source.port());
+  ASSERT_GE(fd, 0);
+  // 200 KB with no newline, in pieces, then a good line.
+  for (int i = 0; i < 50; ++i) {
+    send_all(fd, std::string(4096, 'x'));
+  }
+  send_all(fd, "\ne,9,1\n");
+  close(fd);
+  ASSERT_TRUE(collector.wait_for(2));
+  source.stop();
+  EXPECT_EQ(collector.rejects()[RejectReason::kTooLong], 1u);
+  auto records = collector.records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].ts, 9.0);
+}
+
+}  // namespace

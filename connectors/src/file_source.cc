@@ -1,5 +1,7 @@
 #include "mscred/connectors/file_source.h"
 
+#include <cmath>
+
 #include <charconv>
 #include <fstream>
 #include <stdexcept>
@@ -61,7 +63,7 @@ void FileSource::run() {
   std::string line;
   std::vector<std::string> header;  // sensor names, if the file has a header
   const size_t first_value = options_.entity.empty() ? 2 : 1;
-  const auto start = std::chrono::steady_clock::now();
+  auto start = std::chrono::steady_clock::now();
   bool have_t0 = false;
   double t0 = 0.0;
   uint64_t line_number = 0;
@@ -107,8 +109,18 @@ void FileSource::run() {
         t0 = record.ts;
         have_t0 = true;
       }
+      double wait_s = (record.ts - t0) / options_.speed;
+      if (!(std::fabs(wait_s) < 1e6)) {
+        // A jump of more than ~11 days of replay time (or a non-finite one) would overflow
+        // the clock's integer duration: restart the pacing from this record instead.
+        log->warn("{}:{}: timestamp jump of {} s at speed {}: pacing restarts here", options_.path,
+                  line_number, record.ts - t0, options_.speed);
+        t0 = record.ts;
+        start = std::chrono::steady_clock::now();
+        wait_s = 0.0;
+      }
       auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                             std::chrono::duration<double>((record.ts - t0) / options_.speed));
+                             std::chrono::duration<double>(wait_s));
       while (!stop_.load() && std::chrono::steady_clock::now() < due) {
         std::this_thread::sleep_until(
             std::min(due, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));

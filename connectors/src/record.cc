@@ -72,6 +72,10 @@ ParseStatus read_number(simdjson::ondemand::value value, const std::string& what
     return fail(RejectReason::kNonNumeric, what + " is not a valid number");
   }
   if (!std::isfinite(v)) return fail(RejectReason::kNonFinite, what + " is not finite");
+  // Windows are float32: a finite double beyond float range would become inf there.
+  if (std::fabs(v) > std::numeric_limits<float>::max()) {
+    return fail(RejectReason::kNonFinite, what + " is outside the float range");
+  }
   out = v;
   return {};
 }
@@ -291,9 +295,9 @@ ParseStatus RecordParser::parse_csv(std::string_view line, Record& out) {
         return fail(RejectReason::kNonNumeric,
                     "column " + std::to_string(column) + " is not a number");
       }
-      if (!std::isfinite(v)) {
+      if (!std::isfinite(v) || std::fabs(v) > std::numeric_limits<float>::max()) {
         return fail(RejectReason::kNonFinite,
-                    "column " + std::to_string(column) + " is not finite");
+                    "column " + std::to_string(column) + " is not finite as a float");
       }
       out.values.push_back(v);
     }

@@ -58,6 +58,7 @@ class Reader {
 
   void get_floats(float* out, std::size_t count, const char* field) {
     if (count > (end_ - pos_) / sizeof(float)) fail(field);
+    if (count == 0) return;  // out may be null for an empty tensor; memcpy(null, ., 0) is UB
     std::memcpy(out, bytes_.data() + pos_, count * sizeof(float));
     pos_ += count * sizeof(float);
   }

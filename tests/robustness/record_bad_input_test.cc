@@ -65,7 +65,8 @@ TEST(RecordBadInputTest, LineOverTheLimitIsTooLongInBothFormats) {
   EXPECT_EQ(parser.parse_json(json, r).reason, RejectReason::kTooLong);
   EXPECT_EQ(parser.parse_csv("e,1," + std::string(70, '1'), r).reason, RejectReason::kTooLong);
   // Exactly at the limit is still parsed.
-  std::string at_limit = "e,1," + std::string(60, '2');
+  // (A fraction: 60 integer digits would exceed the float range and be non_finite.)
+  std::string at_limit = "e,1,0." + std::string(58, '2');
   ASSERT_EQ(at_limit.size(), 64u);
   EXPECT_TRUE(parser.parse_csv(at_limit, r).ok());
 }
@@ -206,3 +207,14 @@ TEST_F(ResolveTest, WrongArrayLengthIsWrongLength) {
 }
 
 }  // namespace
+
+// Regression (robustness review): 1e300 is a finite double but inf as the float32 the
+// windows hold; it poisoned the entity's signature matrices before it was rejected.
+TEST(RecordBadInputTest, ValueBeyondFloatRangeIsNonFinite) {
+  RecordParser parser(1024);
+  Record r;
+  EXPECT_EQ(parser.parse_json(R"({"entity":"e","ts":1,"values":[1e300]})", r).reason,
+            RejectReason::kNonFinite);
+  EXPECT_EQ(parser.parse_csv("e,1,-1e39", r).reason, RejectReason::kNonFinite);
+  EXPECT_TRUE(parser.parse_csv("e,1,3e38", r).ok());
+}

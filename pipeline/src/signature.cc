@@ -10,6 +10,16 @@
 
 // On x86-64 the kernels are also compiled for AVX2 and picked at load time (GCC/Clang
 // function multiversioning). No FMA: results are bit-identical on every machine.
+// Not under ThreadSanitizer: the ifunc resolver is instrumented and runs during relocation,
+// before the TSan runtime is initialised, and the program crashes before main().
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MSCRED_NO_SIMD_CLONES 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define MSCRED_NO_SIMD_CLONES 1
+#endif
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && !defined(MSCRED_NO_SIMD_CLONES)
 #define MSCRED_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 #else

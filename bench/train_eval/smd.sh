@@ -4,7 +4,8 @@
 #
 #   MACHINES="machine-1-6" EPOCHS=30 MAX_SECONDS=0 MAX_ROWS=0 bench/train_eval/smd.sh
 #
-# MAX_ROWS limits the training rows (0 = all 23.7k) and TEST_ROWS the replayed test rows.
+# BATCH and LR as for mscred train. MAX_ROWS limits the training rows (0 = all 23.7k) and
+# TEST_ROWS the replayed test rows (0 = all).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MSCRED=${MSCRED:-build/daemon/mscred}
@@ -18,6 +19,8 @@ MAX_ROWS=${MAX_ROWS:-0}
 TEST_ROWS=${TEST_ROWS:-0}
 KERNEL=${KERNEL:-3}
 THREADS=${THREADS:-1}
+BATCH=${BATCH:-32}
+LR=${LR:-2e-4}
 export OPENBLAS_NUM_THREADS=1
 
 for m in $MACHINES; do
@@ -26,7 +29,7 @@ for m in $MACHINES; do
   echo "== $m kernel $KERNEL -> $d ($(date -u +%H:%M:%S))"
   "$MSCRED" train --data "$SMD/train/$m.txt" --out "$d/model.ckpt" --model-id "smd-$m" \
     --max-rows "$MAX_ROWS" --val-fraction 0.2 --epochs "$EPOCHS" --patience "$PATIENCE" \
-    --max-seconds "$MAX_SECONDS" --kernel "$KERNEL" --threads "$THREADS" >"$d/train.log" 2>&1
+    --max-seconds "$MAX_SECONDS" --kernel "$KERNEL" --threads "$THREADS" --batch "$BATCH" --lr "$LR" >"$d/train.log" 2>&1
   "$MSCRED" eval --model "$d/model.ckpt" --data "$SMD/test/$m.txt" --max-rows "$TEST_ROWS" \
     --labels "$SMD/test_label/$m.txt" --interpretation "$SMD/interpretation_label/$m.txt" \
     --threads "$THREADS" --out "$d/steps.csv" --summary-json "$d/summary.json" >"$d/eval.log" 2>&1

@@ -7,7 +7,7 @@
 #
 # Environment: MSCRED (binary), OUT (output root), SEEDS, LAMBDA (noise), EPOCHS, PATIENCE,
 # MAX_SECONDS (training budget per seed, 0 = none), KERNEL (ConvLSTM kernel), THREADS,
-# BATCH, LR.
+# BATCH, LR, NORMALISER (minmax or zscore).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MSCRED=${MSCRED:-build/daemon/mscred}
@@ -21,17 +21,18 @@ KERNEL=${KERNEL:-3}
 THREADS=${THREADS:-1}
 BATCH=${BATCH:-32}
 LR=${LR:-2e-4}
+NORMALISER=${NORMALISER:-minmax}
 export OPENBLAS_NUM_THREADS=1  # OpenBLAS threads fight LibTorch's (see shared/bench/README.md)
 
 for seed in $SEEDS; do
-  d="$OUT/lambda$LAMBDA/k$KERNEL/seed$seed"
+  d="$OUT/lambda$LAMBDA/k$KERNEL/$NORMALISER/seed$seed"
   mkdir -p "$d"
   echo "== seed $seed lambda $LAMBDA kernel $KERNEL -> $d ($(date -u +%H:%M:%S))"
   "$MSCRED" synth --seed "$seed" --lambda "$LAMBDA" --out "$d/data" >"$d/synth.log"
   # train.csv holds rows 0-10000; its last 20 % (8000-10000) is the generator's validation part.
   "$MSCRED" train --data "$d/data/train.csv" --out "$d/model.ckpt" --model-id "synth-s$seed" \
     --val-fraction 0.2 --epochs "$EPOCHS" --patience "$PATIENCE" --max-seconds "$MAX_SECONDS" \
-    --kernel "$KERNEL" --threads "$THREADS" --batch "$BATCH" --lr "$LR" --seed "$seed" \
+    --kernel "$KERNEL" --threads "$THREADS" --batch "$BATCH" --lr "$LR" --normaliser "$NORMALISER" --seed "$seed" \
     >"$d/train.log" 2>&1
   "$MSCRED" eval --model "$d/model.ckpt" --data "$d/data/test.csv" \
     --labels "$d/data/test_label.txt" --interpretation "$d/data/interpretation_label.txt" \

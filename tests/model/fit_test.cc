@@ -45,13 +45,13 @@ WindowSet smooth_windows(std::size_t count, unsigned seed) {
 TEST(FitTest, LossDecreasesAndBestWeightsAreKept) {
   torch::manual_seed(0);
   MscredNet net(tiny());
-  const auto train = smooth_windows(24, 0);
+  const auto train = smooth_windows(16, 0);
   const auto val = smooth_windows(8, 100);
   const double before = evaluate_loss(net, val, 8);
   FitOptions o;
   o.learning_rate = 1e-3;
   o.batch_size = 8;
-  o.epochs = 6;
+  o.epochs = 4;
   int calls = 0;
   o.progress = [&](const FitProgress& p) { calls += p.epoch_end ? 1 : 0; };
   const auto r = fit(net, train, val, o);

@@ -25,7 +25,8 @@ std::vector<double> make_data(std::size_t n) {
   std::mt19937_64 rng(12345);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   std::vector<double> v(kDataRows * n);
-  for (auto& x : v) x = u(rng);
+  for (auto& x : v)
+    x = u(rng);
   return v;
 }
 
@@ -41,7 +42,8 @@ void BM_Incremental(benchmark::State& st) {
   const std::vector<double> data = make_data(n);
   SignatureState s(n, c);
   std::size_t t = 0;
-  for (; t < 60; ++t) s.push(&data[(t % kDataRows) * n]);  // window full
+  for (; t < 60; ++t)
+    s.push(&data[(t % kDataRows) * n]);  // window full
   for (auto _ : st) {
     benchmark::DoNotOptimize(s.push(&data[(t % kDataRows) * n]));
     ++t;
@@ -80,11 +82,13 @@ void BM_FromScratch(benchmark::State& st) {
       mscred::pipeline::signature_from_scratch(ring.data(), n, slot + w_max + 1, c.scales[s],
                                                tmp.data());
       float* o = out.data() + s * n * n;
-      for (std::size_t e = 0; e < n * n; ++e) o[e] = static_cast<float>(tmp[e]);
+      for (std::size_t e = 0; e < n * n; ++e)
+        o[e] = static_cast<float>(tmp[e]);
     }
     return true;
   };
-  for (std::size_t k = 0; k < 60; ++k) push(&data[(t % kDataRows) * n]);
+  for (std::size_t k = 0; k < 60; ++k)
+    push(&data[(t % kDataRows) * n]);
   for (auto _ : st) {
     benchmark::DoNotOptimize(push(&data[(t % kDataRows) * n]));
   }
@@ -94,7 +98,8 @@ void BM_FromScratch(benchmark::State& st) {
 
 void Args(benchmark::internal::Benchmark* b) {
   for (int step : {1, 10}) {
-    for (int n : {38, 128, 512, 1024}) b->Args({n, step});
+    for (int n : {38, 128, 512, 1024})
+      b->Args({n, step});
   }
   b->ArgNames({"n", "step"})->Unit(benchmark::kMicrosecond)->MinTime(0.3);
 }

@@ -69,7 +69,8 @@ void describe(const CsvTable& t) {
               t.time_name.empty() ? "no time column" : ("time column " + t.time_name).c_str());
   if (!t.label_names.empty()) {
     std::string l;
-    for (const auto& n : t.label_names) l += (l.empty() ? "" : ",") + n;
+    for (const auto& n : t.label_names)
+      l += (l.empty() ? "" : ",") + n;
     std::printf(", label columns %s", l.c_str());
   }
   std::printf(")\n");
@@ -156,12 +157,14 @@ int run_signatures(const SignaturesOptions& o) {
   }
   if (!o.out.empty()) {
     std::ofstream sensors(fs::path(o.out) / "sensors.txt");
-    for (const auto& s : table.sensor_names) sensors << s << '\n';
+    for (const auto& s : table.sensor_names)
+      sensors << s << '\n';
   }
 
   const SignatureCounters& k = state.counters();
   std::string scales;
-  for (int w : config.scales) scales += (scales.empty() ? "" : ",") + std::to_string(w);
+  for (int w : config.scales)
+    scales += (scales.empty() ? "" : ",") + std::to_string(w);
   std::printf("  scales %s, step %d: %llu steps emitted (%llu invalid), rows %llu to %llu\n",
               scales.c_str(), config.step, static_cast<unsigned long long>(k.steps_emitted),
               static_cast<unsigned long long>(k.steps_invalid),
@@ -185,9 +188,10 @@ int run_signatures(const SignaturesOptions& o) {
                 sum / static_cast<double>(n * n), lo, hi);
   }
   if (!o.out.empty()) {
-    std::printf("  wrote %zu files sig_<row>.npy (float32 [%zu, %zu, %zu]), steps.csv and "
-                "sensors.txt to %s\n",
-                written, shape[0], n, n, o.out.c_str());
+    std::printf(
+        "  wrote %zu files sig_<row>.npy (float32 [%zu, %zu, %zu]), steps.csv and "
+        "sensors.txt to %s\n",
+        written, shape[0], n, n, o.out.c_str());
   }
   return 0;
 }

@@ -35,9 +35,10 @@ int run_synth(const SynthOptions& o) {
               static_cast<unsigned long long>(c.seed), c.series, c.length, c.lambda);
   std::printf("  train rows 0-%zu, validation %zu-%zu: train.csv (%zu rows)\n", c.train_end,
               c.train_end, c.valid_end, c.valid_end);
-  std::printf("  test rows %zu-%zu: test.csv (%zu rows), labels test_label.txt and "
-              "interpretation_label.txt (rows relative to test.csv)\n",
-              c.valid_end, c.length, c.length - c.valid_end);
+  std::printf(
+      "  test rows %zu-%zu: test.csv (%zu rows), labels test_label.txt and "
+      "interpretation_label.txt (rows relative to test.csv)\n",
+      c.valid_end, c.length, c.length - c.valid_end);
   std::printf("  %zu anomalies (shock: %s, durations in samples):\n", d.anomalies.size(),
               o.shock.c_str());
   for (std::size_t k = 0; k < d.anomalies.size(); ++k) {
@@ -51,7 +52,8 @@ int run_synth(const SynthOptions& o) {
                 causes.c_str());
   }
   std::printf("  wrote");
-  for (const auto& p : paths) std::printf(" %s", p.c_str());
+  for (const auto& p : paths)
+    std::printf(" %s", p.c_str());
   std::printf("\n");
   return 0;
 }
@@ -82,8 +84,7 @@ std::function<int()> setup_synth(CLI::App& sub) {
 }
 
 mscred::daemon::Command synth_command() {
-  return {"synth", "Write the MSCRED paper's synthetic data (CSV + SMD-style labels)",
-          setup_synth};
+  return {"synth", "Write the MSCRED paper's synthetic data (CSV + SMD-style labels)", setup_synth};
 }
 
 }  // namespace

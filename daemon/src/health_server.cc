@@ -100,7 +100,8 @@ struct State {
     if (!known) {
       status = http::status::not_found;
       nlohmann::json paths = {std::string(kHealthzPath), std::string(kReadyzPath)};
-      for (const HttpRoute& r : routes) paths.push_back(r.path);
+      for (const HttpRoute& r : routes)
+        paths.push_back(r.path);
       body = {{"error", "not found"}, {"paths", paths}};
     } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       status = http::status::method_not_allowed;

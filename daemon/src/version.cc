@@ -2,6 +2,8 @@
 
 namespace mscred::daemon {
 
-const char* version() { return MSCRED_VERSION; }
+const char* version() {
+  return MSCRED_VERSION;
+}
 
 }  // namespace mscred::daemon

@@ -28,7 +28,8 @@ std::string format_error(const std::string& file, std::size_t line, std::size_t 
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
@@ -56,7 +57,8 @@ void split(std::string_view line, char delim, std::vector<std::string_view>& fie
   std::size_t i = 0;
   const std::size_t n = line.size();
   while (true) {
-    while (i < n && (line[i] == ' ' || line[i] == '\t') && line[i] != delim) ++i;
+    while (i < n && (line[i] == ' ' || line[i] == '\t') && line[i] != delim)
+      ++i;
     if (i < n && line[i] == '"') {
       // Quoted: up to the closing quote, then blanks, then the delimiter or the end.
       const std::size_t start = ++i;
@@ -83,10 +85,12 @@ void split(std::string_view line, char delim, std::vector<std::string_view>& fie
       }
       fields.push_back(body);
       if (i < n) ++i;  // closing quote
-      while (i < n && line[i] != delim) ++i;  // blanks (or stray text, dropped)
+      while (i < n && line[i] != delim)
+        ++i;  // blanks (or stray text, dropped)
     } else {
       const std::size_t start = i;
-      while (i < n && line[i] != delim) ++i;
+      while (i < n && line[i] != delim)
+        ++i;
       fields.push_back(trim(line.substr(start, i - start)));
     }
     if (i >= n) break;
@@ -105,7 +109,8 @@ char detect_delimiter(std::string_view line) {
   for (char c : line) {
     if (c == '"') quoted = !quoted;
     if (quoted) continue;
-    for (int k = 0; k < 3; ++k) counts[k] += c == cands[k];
+    for (int k = 0; k < 3; ++k)
+      counts[k] += c == cands[k];
   }
   int best = 1;  // ',' when there is none at all
   std::size_t best_count = 0;
@@ -138,8 +143,7 @@ std::string quote_for_message(std::string_view f) {
 
 }  // namespace
 
-CsvError::CsvError(std::string file, std::size_t line, std::size_t column,
-                   const std::string& what)
+CsvError::CsvError(std::string file, std::size_t line, std::size_t column, const std::string& what)
     : std::runtime_error(format_error(file, line, column, what)),
       file_(std::move(file)),
       line_(line),
@@ -187,8 +191,8 @@ bool parse_number(std::string_view field, double& out) {
     // As strtod: overflow reads as +-Inf, underflow as +-0.
     const std::size_t e = field.find_first_of("eE");
     const bool negative = field.front() == '-';
-    const bool underflow = e != std::string_view::npos && e + 1 < field.size() &&
-                           field[e + 1] == '-';
+    const bool underflow =
+        e != std::string_view::npos && e + 1 < field.size() && field[e + 1] == '-';
     out = underflow ? (negative ? -0.0 : 0.0)
                     : (negative ? -std::numeric_limits<double>::infinity()
                                 : std::numeric_limits<double>::infinity());
@@ -206,15 +210,14 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   return read_csv_text(buf.str(), options, path);
 }
 
-CsvTable read_csv_text(std::string_view text, const CsvOptions& options,
-                       const std::string& name) {
+CsvTable read_csv_text(std::string_view text, const CsvOptions& options, const std::string& name) {
   CsvTable table;
   table.source = name;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 BOM
 
   enum class Role { kSensor, kTime, kLabel };
-  std::vector<Role> roles;               // per file column
-  std::vector<std::size_t> label_slot;   // per file column: index into label_values
+  std::vector<Role> roles;              // per file column
+  std::vector<std::size_t> label_slot;  // per file column: index into label_values
   std::vector<std::string> header;
   std::deque<std::string> scratch;
   std::size_t expected = 0;
@@ -238,8 +241,8 @@ CsvTable read_csv_text(std::string_view text, const CsvOptions& options,
       case TimeColumnMode::kIndex:
         if (options.time_index >= cols) {
           throw CsvError(name, line_no, 0,
-                         "time column index " + std::to_string(options.time_index) +
-                             " but only " + std::to_string(cols) + " columns");
+                         "time column index " + std::to_string(options.time_index) + " but only " +
+                             std::to_string(cols) + " columns");
         }
         time_col = options.time_index;
         break;
@@ -288,9 +291,8 @@ CsvTable read_csv_text(std::string_view text, const CsvOptions& options,
     }
     for (std::size_t c = 0; c < cols; ++c) {
       if (roles[c] != Role::kSensor) continue;
-      table.sensor_names.push_back(table.has_header
-                                       ? header[c]
-                                       : "c" + std::to_string(table.sensor_names.size() + 1));
+      table.sensor_names.push_back(
+          table.has_header ? header[c] : "c" + std::to_string(table.sensor_names.size() + 1));
     }
     layout_known = true;
   };
@@ -364,8 +366,8 @@ CsvTable read_csv_text(std::string_view text, const CsvOptions& options,
           break;
         case Role::kLabel:
           if (!parse_number(f, v) || !std::isfinite(v)) {
-            bad(line_no, c + 1, column_label(c) + ": label is not a finite number: " +
-                                    quote_for_message(f));
+            bad(line_no, c + 1,
+                column_label(c) + ": label is not a finite number: " + quote_for_message(f));
             ok = false;
           } else {
             row_labels[label_slot[c]] = v;
@@ -379,8 +381,8 @@ CsvTable read_csv_text(std::string_view text, const CsvOptions& options,
           } else if (!number || std::isnan(v)) {
             if (!options.allow_nan) {
               bad(line_no, c + 1,
-                  column_label(c) + (f.empty() ? ": empty field" : ": NaN not allowed: " +
-                                                                       quote_for_message(f)));
+                  column_label(c) +
+                      (f.empty() ? ": empty field" : ": NaN not allowed: " + quote_for_message(f)));
               ok = false;
             }
             v = std::numeric_limits<double>::quiet_NaN();
@@ -406,8 +408,8 @@ CsvTable read_csv_text(std::string_view text, const CsvOptions& options,
   return table;
 }
 
-void write_csv(const std::string& path, const std::vector<std::string>& names,
-               const double* rows, std::size_t n_rows, char delimiter, int digits) {
+void write_csv(const std::string& path, const std::vector<std::string>& names, const double* rows,
+               std::size_t n_rows, char delimiter, int digits) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw CsvError(path, 0, 0, std::string("cannot write: ") + std::strerror(errno));
   std::string buf;
@@ -422,9 +424,9 @@ void write_csv(const std::string& path, const std::vector<std::string>& names,
     for (std::size_t c = 0; c < n; ++c) {
       if (c > 0) buf += delimiter;
       const double v = rows[r * n + c];
-      const auto res = digits > 0 ? std::to_chars(num, num + sizeof num, v,
-                                                  std::chars_format::general, digits)
-                                  : std::to_chars(num, num + sizeof num, v);
+      const auto res =
+          digits > 0 ? std::to_chars(num, num + sizeof num, v, std::chars_format::general, digits)
+                     : std::to_chars(num, num + sizeof num, v);
       buf.append(num, res.ptr);
     }
     buf += '\n';

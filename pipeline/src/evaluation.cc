@@ -110,7 +110,6 @@ void add_step(const std::vector<std::vector<SensorRank>>& step_sensors, std::siz
 
 }  // namespace
 
-
 std::vector<std::int64_t> judging_steps(const std::vector<std::size_t>& step_rows,
                                         std::size_t n_rows, std::size_t max_window) {
   if (max_window == 0) throw std::invalid_argument("judging_steps: max_window must be > 0");

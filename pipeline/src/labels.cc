@@ -17,7 +17,8 @@ namespace {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
@@ -58,7 +59,8 @@ std::vector<Segment> segments_from_points(const std::vector<std::uint8_t>& point
       continue;
     }
     std::size_t j = i;
-    while (j < point.size() && point[j]) ++j;
+    while (j < point.size() && point[j])
+      ++j;
     out.push_back(Segment{i, j, {}});
     i = j;
   }
@@ -74,7 +76,8 @@ Labels labels_from_points(std::vector<std::uint8_t> point) {
 
 Labels labels_from_column(const std::vector<double>& column, double threshold) {
   std::vector<std::uint8_t> point(column.size());
-  for (std::size_t i = 0; i < column.size(); ++i) point[i] = column[i] > threshold ? 1 : 0;
+  for (std::size_t i = 0; i < column.size(); ++i)
+    point[i] = column[i] > threshold ? 1 : 0;
   return labels_from_points(std::move(point));
 }
 
@@ -91,7 +94,8 @@ std::size_t label_mismatches(const Labels& labels) {
     }
   }
   std::size_t bad = outside;
-  for (std::size_t r = 0; r < cover.size(); ++r) bad += (cover[r] != 0) != (labels.point[r] != 0);
+  for (std::size_t r = 0; r < cover.size(); ++r)
+    bad += (cover[r] != 0) != (labels.point[r] != 0);
   return bad;
 }
 
@@ -139,12 +143,14 @@ std::vector<Segment> read_smd_interpretation(const std::string& path, std::size_
         const std::size_t comma = rest.find(',');
         std::size_t d = 0;
         if (!parse_size(rest.substr(0, comma), d) || d == 0) {
-          fail(path, line_no, "cause '" + std::string(trim(rest.substr(0, comma))) +
-                                  "' is not a 1-based metric number");
+          fail(path, line_no,
+               "cause '" + std::string(trim(rest.substr(0, comma))) +
+                   "' is not a 1-based metric number");
         }
         if (n_sensors > 0 && d > n_sensors) {
-          fail(path, line_no, "cause " + std::to_string(d) + " but only " +
-                                  std::to_string(n_sensors) + " sensors");
+          fail(
+              path, line_no,
+              "cause " + std::to_string(d) + " but only " + std::to_string(n_sensors) + " sensors");
         }
         s.causes.push_back(static_cast<int>(d - 1));
         if (comma == std::string_view::npos) break;
@@ -159,17 +165,17 @@ std::vector<Segment> read_smd_interpretation(const std::string& path, std::size_
                    [](const Segment& a, const Segment& b) { return a.begin < b.begin; });
   for (std::size_t k = 1; k < segments.size(); ++k) {
     if (segments[k].begin < segments[k - 1].end) {
-      fail(path, 0, "segments " + std::to_string(segments[k - 1].begin) + "-" +
-                        std::to_string(segments[k - 1].end) + " and " +
-                        std::to_string(segments[k].begin) + "-" +
-                        std::to_string(segments[k].end) + " overlap");
+      fail(path, 0,
+           "segments " + std::to_string(segments[k - 1].begin) + "-" +
+               std::to_string(segments[k - 1].end) + " and " + std::to_string(segments[k].begin) +
+               "-" + std::to_string(segments[k].end) + " overlap");
     }
   }
   return segments;
 }
 
-Labels read_smd_labels(const std::string& test_label_path,
-                       const std::string& interpretation_path, std::size_t n_sensors) {
+Labels read_smd_labels(const std::string& test_label_path, const std::string& interpretation_path,
+                       std::size_t n_sensors) {
   Labels l;
   l.point = read_smd_test_label(test_label_path);
   if (interpretation_path.empty()) {

@@ -21,8 +21,7 @@ NormKind parse_norm_kind(const std::string& text) {
 Normaliser::Normaliser(std::size_t n, NormKind kind)
     : kind_(kind), offset_(n, 0.0), scale_(n, 1.0) {}
 
-Normaliser Normaliser::fit(const std::vector<double>& rows, std::size_t n_cols,
-                           NormKind kind) {
+Normaliser Normaliser::fit(const std::vector<double>& rows, std::size_t n_cols, NormKind kind) {
   if (n_cols == 0 || rows.size() % n_cols != 0) {
     throw std::invalid_argument("Normaliser::fit: value count is not a multiple of columns");
   }
@@ -90,13 +89,12 @@ Normaliser Normaliser::from_parameters(NormKind kind, std::vector<double> offset
                                        std::vector<double> scale,
                                        std::vector<std::size_t> constant) {
   if (offset.size() != scale.size()) {
-    throw std::invalid_argument("Normaliser: " + std::to_string(offset.size()) +
-                                " offsets but " + std::to_string(scale.size()) + " scales");
+    throw std::invalid_argument("Normaliser: " + std::to_string(offset.size()) + " offsets but " +
+                                std::to_string(scale.size()) + " scales");
   }
   for (std::size_t c = 0; c < offset.size(); ++c) {
     if (!std::isfinite(offset[c]) || !std::isfinite(scale[c]) || !(scale[c] > 0.0)) {
-      throw std::invalid_argument("Normaliser: bad parameters for sensor " +
-                                  std::to_string(c));
+      throw std::invalid_argument("Normaliser: bad parameters for sensor " + std::to_string(c));
     }
   }
   for (std::size_t c : constant) {
@@ -111,15 +109,18 @@ Normaliser Normaliser::from_parameters(NormKind kind, std::vector<double> offset
 }
 
 void Normaliser::apply(double* row) const {
-  for (std::size_t c = 0; c < offset_.size(); ++c) row[c] = (row[c] - offset_[c]) / scale_[c];
+  for (std::size_t c = 0; c < offset_.size(); ++c)
+    row[c] = (row[c] - offset_[c]) / scale_[c];
 }
 
 void Normaliser::apply_rows(double* rows, std::size_t n_rows) const {
-  for (std::size_t r = 0; r < n_rows; ++r) apply(rows + r * offset_.size());
+  for (std::size_t r = 0; r < n_rows; ++r)
+    apply(rows + r * offset_.size());
 }
 
 void Normaliser::invert(double* row) const {
-  for (std::size_t c = 0; c < offset_.size(); ++c) row[c] = row[c] * scale_[c] + offset_[c];
+  for (std::size_t c = 0; c < offset_.size(); ++c)
+    row[c] = row[c] * scale_[c] + offset_[c];
 }
 
 }  // namespace mscred::pipeline

@@ -24,7 +24,8 @@ void write_impl(const std::string& path, const T* data, const std::vector<std::s
                 const char* descr) {
   if (!little_endian()) throw std::runtime_error("write_npy: big-endian host not supported");
   std::size_t count = 1;
-  for (std::size_t d : shape) count *= d;
+  for (std::size_t d : shape)
+    count *= d;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
   const std::string header = npy_header(descr, shape);
@@ -55,13 +56,11 @@ std::string npy_header(const std::string& descr, const std::vector<std::size_t>&
   return header + dict;
 }
 
-void write_npy(const std::string& path, const float* data,
-               const std::vector<std::size_t>& shape) {
+void write_npy(const std::string& path, const float* data, const std::vector<std::size_t>& shape) {
   write_impl(path, data, shape, "<f4");
 }
 
-void write_npy(const std::string& path, const double* data,
-               const std::vector<std::size_t>& shape) {
+void write_npy(const std::string& path, const double* data, const std::vector<std::size_t>& shape) {
   write_impl(path, data, shape, "<f8");
 }
 
@@ -90,7 +89,8 @@ NpyArray read_npy(const std::string& path) {
     const std::size_t k = dict.find("'" + key + "'");
     if (k == std::string::npos) throw std::runtime_error(path + ": header lacks " + key);
     std::size_t p = dict.find(':', k) + 1;
-    while (p < dict.size() && dict[p] == ' ') ++p;
+    while (p < dict.size() && dict[p] == ' ')
+      ++p;
     return p;
   };
   NpyArray a;
@@ -123,12 +123,14 @@ NpyArray read_npy(const std::string& path) {
     if (digits) a.shape.push_back(v);
   }
   std::size_t count = 1;
-  for (std::size_t d : a.shape) count *= d;
+  for (std::size_t d : a.shape)
+    count *= d;
   a.values.resize(count);
   if (a.descr == "<f4") {
     std::vector<float> f(count);
     in.read(reinterpret_cast<char*>(f.data()), static_cast<std::streamsize>(count * 4));
-    for (std::size_t i = 0; i < count; ++i) a.values[i] = f[i];
+    for (std::size_t i = 0; i < count; ++i)
+      a.values[i] = f[i];
   } else {
     in.read(reinterpret_cast<char*>(a.values.data()), static_cast<std::streamsize>(count * 8));
   }

@@ -34,35 +34,32 @@ namespace {
 // r[q] (+)= sum_k c_k * p_k[q] for q in [0, len). Separate functions per K so that the
 // compiler sees restrict-qualified parameters and vectorises the loop over q.
 template <bool kSet>
-inline void axpy1(double* __restrict r, const double* __restrict p0, double c0,
-                  std::size_t len) {
+inline void axpy1(double* __restrict r, const double* __restrict p0, double c0, std::size_t len) {
   for (std::size_t q = 0; q < len; ++q) {
     const double v = c0 * p0[q];
     r[q] = kSet ? v : r[q] + v;
   }
 }
 template <bool kSet>
-inline void axpy2(double* __restrict r, const double* __restrict p0,
-                  const double* __restrict p1, double c0, double c1, std::size_t len) {
+inline void axpy2(double* __restrict r, const double* __restrict p0, const double* __restrict p1,
+                  double c0, double c1, std::size_t len) {
   for (std::size_t q = 0; q < len; ++q) {
     const double v = c0 * p0[q] + c1 * p1[q];
     r[q] = kSet ? v : r[q] + v;
   }
 }
 template <bool kSet>
-inline void axpy3(double* __restrict r, const double* __restrict p0,
-                  const double* __restrict p1, const double* __restrict p2, double c0,
-                  double c1, double c2, std::size_t len) {
+inline void axpy3(double* __restrict r, const double* __restrict p0, const double* __restrict p1,
+                  const double* __restrict p2, double c0, double c1, double c2, std::size_t len) {
   for (std::size_t q = 0; q < len; ++q) {
     const double v = c0 * p0[q] + c1 * p1[q] + c2 * p2[q];
     r[q] = kSet ? v : r[q] + v;
   }
 }
 template <bool kSet>
-inline void axpy4(double* __restrict r, const double* __restrict p0,
-                  const double* __restrict p1, const double* __restrict p2,
-                  const double* __restrict p3, double c0, double c1, double c2, double c3,
-                  std::size_t len) {
+inline void axpy4(double* __restrict r, const double* __restrict p0, const double* __restrict p1,
+                  const double* __restrict p2, const double* __restrict p3, double c0, double c1,
+                  double c2, double c3, std::size_t len) {
   for (std::size_t q = 0; q < len; ++q) {
     const double v = (c0 * p0[q] + c1 * p1[q]) + (c2 * p2[q] + c3 * p3[q]);
     r[q] = kSet ? v : r[q] + v;
@@ -71,24 +68,23 @@ inline void axpy4(double* __restrict r, const double* __restrict p0,
 
 // Applies samples [s, s + k) (k in 1..4) of the list to one row.
 template <bool kSet>
-inline void apply_group(double* r, const double* const* xs, const double* sign,
-                        std::size_t s, std::size_t k, std::size_t i, std::size_t len) {
+inline void apply_group(double* r, const double* const* xs, const double* sign, std::size_t s,
+                        std::size_t k, std::size_t i, std::size_t len) {
   switch (k) {
     case 1:
       axpy1<kSet>(r, xs[s] + i, sign[s] * xs[s][i], len);
       break;
     case 2:
-      axpy2<kSet>(r, xs[s] + i, xs[s + 1] + i, sign[s] * xs[s][i],
-                  sign[s + 1] * xs[s + 1][i], len);
+      axpy2<kSet>(r, xs[s] + i, xs[s + 1] + i, sign[s] * xs[s][i], sign[s + 1] * xs[s + 1][i], len);
       break;
     case 3:
       axpy3<kSet>(r, xs[s] + i, xs[s + 1] + i, xs[s + 2] + i, sign[s] * xs[s][i],
                   sign[s + 1] * xs[s + 1][i], sign[s + 2] * xs[s + 2][i], len);
       break;
     default:
-      axpy4<kSet>(r, xs[s] + i, xs[s + 1] + i, xs[s + 2] + i, xs[s + 3] + i,
-                  sign[s] * xs[s][i], sign[s + 1] * xs[s + 1][i],
-                  sign[s + 2] * xs[s + 2][i], sign[s + 3] * xs[s + 3][i], len);
+      axpy4<kSet>(r, xs[s] + i, xs[s + 1] + i, xs[s + 2] + i, xs[s + 3] + i, sign[s] * xs[s][i],
+                  sign[s + 1] * xs[s + 1][i], sign[s + 2] * xs[s + 2][i],
+                  sign[s + 3] * xs[s + 3][i], len);
       break;
   }
 }
@@ -97,8 +93,8 @@ inline void apply_group(double* r, const double* const* xs, const double* sign,
 
 MSCRED_SIMD_CLONES
 void gram_rows(double* tri, const std::size_t* offset, std::size_t n, std::size_t row_begin,
-               std::size_t row_end, const double* const* xs, const double* sign,
-               std::size_t count, bool assign) {
+               std::size_t row_end, const double* const* xs, const double* sign, std::size_t count,
+               bool assign) {
   for (std::size_t i = row_begin; i < row_end; ++i) {
     double* r = tri + offset[i];  // columns i..n-1
     const std::size_t len = n - i;
@@ -128,7 +124,7 @@ namespace {
 // kBlock-wide contiguous pieces of the rows below while the block is still in cache.
 template <typename Out>
 inline void mirror_impl(Out* out, const double* tri, const std::size_t* offset, std::size_t n,
-            double scale) {
+                        double scale) {
   constexpr std::size_t kBlock = 16;
   for (std::size_t bi = 0; bi < n; bi += kBlock) {
     const std::size_t ie = std::min(bi + kBlock, n);
@@ -136,7 +132,8 @@ inline void mirror_impl(Out* out, const double* tri, const std::size_t* offset, 
       const double* __restrict r = tri + offset[i];  // r[q] = T[i][i + q]
       Out* __restrict o = out + i * n + i;
       const std::size_t len = n - i;
-      for (std::size_t q = 0; q < len; ++q) o[q] = static_cast<Out>(r[q] * scale);
+      for (std::size_t q = 0; q < len; ++q)
+        o[q] = static_cast<Out>(r[q] * scale);
     }
     // Lower part of rows j > bi, columns [bi, min(ie, j)): out[j][i] = T[i][j] * scale,
     // read from the triangle (still in cache) rather than from the stores just made.
@@ -175,8 +172,7 @@ void validate(const SignatureConfig& config) {
     }
   }
   if (config.step < 1) {
-    throw std::invalid_argument("signature: step " + std::to_string(config.step) +
-                                " is not >= 1");
+    throw std::invalid_argument("signature: step " + std::to_string(config.step) + " is not >= 1");
   }
   if (config.history < 1) {
     throw std::invalid_argument("signature: history " + std::to_string(config.history) +
@@ -194,7 +190,8 @@ SignatureState::SignatureState(std::size_t n_sensors, SignatureConfig config)
   step_size_ = n_scales * n_ * n_;
 
   bool incremental = false;
-  for (int w : config_.scales) incremental = incremental || 2 * config_.step < w;
+  for (int w : config_.scales)
+    incremental = incremental || 2 * config_.step < w;
   // An incremental scale also needs the samples that left its window since the last step.
   capacity_ = static_cast<std::size_t>(max_scale_) +
               (incremental ? static_cast<std::size_t>(config_.step) : 0);
@@ -212,7 +209,8 @@ SignatureState::SignatureState(std::size_t n_sensors, SignatureConfig config)
   cursor_.assign(n_scales, 0);
   credit_.assign(n_scales, 0);
   incremental_.resize(n_scales);
-  for (std::size_t s = 0; s < n_scales; ++s) incremental_[s] = 2 * config_.step < config_.scales[s];
+  for (std::size_t s = 0; s < n_scales; ++s)
+    incremental_[s] = 2 * config_.step < config_.scales[s];
   const auto w_max = static_cast<std::size_t>(max_scale_);
   const auto k = static_cast<std::size_t>(config_.step);
   window_xs_.assign(w_max, nullptr);
@@ -220,11 +218,10 @@ SignatureState::SignatureState(std::size_t n_sensors, SignatureConfig config)
   delta_xs_.assign(2 * k, nullptr);
   delta_signs_.resize(2 * k);
   for (std::size_t u = 0; u < k; ++u) {
-    delta_signs_[2 * u] = 1.0;        // entered the window
-    delta_signs_[2 * u + 1] = -1.0;   // left it
+    delta_signs_[2 * u] = 1.0;       // entered the window
+    delta_signs_[2 * u + 1] = -1.0;  // left it
   }
-  history_.assign(static_cast<std::size_t>(config_.history),
-                  std::vector<float>(step_size_, 0.0f));
+  history_.assign(static_cast<std::size_t>(config_.history), std::vector<float>(step_size_, 0.0f));
   history_valid_.assign(history_.size(), 0);
   // latest_double_ is allocated on first use: most callers only need the float step.
 }
@@ -233,10 +230,12 @@ void SignatureState::reset() {
   std::fill(ring_.begin(), ring_.end(), 0.0);
   std::fill(last_value_.begin(), last_value_.end(), 0.0);
   std::fill(has_value_.begin(), has_value_.end(), 0);
-  for (auto& s : sums_) std::fill(s.begin(), s.end(), 0.0);
+  for (auto& s : sums_)
+    std::fill(s.begin(), s.end(), 0.0);
   std::fill(cursor_.begin(), cursor_.end(), 0);
   std::fill(credit_.begin(), credit_.end(), 0);
-  for (auto& h : history_) std::fill(h.begin(), h.end(), 0.0f);
+  for (auto& h : history_)
+    std::fill(h.begin(), h.end(), 0.0f);
   std::fill(history_valid_.begin(), history_valid_.end(), 0);
   latest_double_fresh_ = false;
   newest_ = 0;
@@ -297,7 +296,8 @@ void SignatureState::emit(std::uint64_t t) {
   std::vector<float>& out_slot = history_[have_step_ ? (newest_ + 1) % history_.size() : 0];
 
   // Window pointers, newest first: back(0) .. back(max_scale - 1). Scale w uses the first w.
-  for (std::size_t d = 0; d < window_xs_.size(); ++d) window_xs_[d] = back(d);
+  for (std::size_t d = 0; d < window_xs_.size(); ++d)
+    window_xs_[d] = back(d);
   const auto k = static_cast<std::size_t>(config_.step);
   const double* const* win = window_xs_.data();
   const double* wsg = window_signs_.data();
@@ -373,7 +373,9 @@ bool SignatureState::last_step_valid() const {
   return have_step_ && history_valid_[newest_] != 0;
 }
 
-const std::vector<float>& SignatureState::latest() const { return history_[newest_]; }
+const std::vector<float>& SignatureState::latest() const {
+  return history_[newest_];
+}
 
 const std::vector<double>& SignatureState::latest_double() const {
   if (!latest_double_fresh_) {
@@ -414,15 +416,16 @@ bool SignatureState::window_valid() const {
 }
 
 std::size_t SignatureState::memory_bytes() const {
-  std::size_t bytes = ring_.capacity() * sizeof(double) +
-                      last_value_.capacity() * sizeof(double) + has_value_.capacity() +
-                      row_offset_.capacity() * sizeof(std::size_t) +
+  std::size_t bytes = ring_.capacity() * sizeof(double) + last_value_.capacity() * sizeof(double) +
+                      has_value_.capacity() + row_offset_.capacity() * sizeof(std::size_t) +
                       latest_double_.capacity() * sizeof(double) +
                       (window_xs_.capacity() + delta_xs_.capacity()) * sizeof(const double*) +
                       (window_signs_.capacity() + delta_signs_.capacity()) * sizeof(double) +
                       history_valid_.capacity();
-  for (const auto& s : sums_) bytes += s.capacity() * sizeof(double);
-  for (const auto& h : history_) bytes += h.capacity() * sizeof(float);
+  for (const auto& s : sums_)
+    bytes += s.capacity() * sizeof(double);
+  for (const auto& h : history_)
+    bytes += h.capacity() * sizeof(float);
   return bytes;
 }
 
@@ -434,14 +437,17 @@ void signature_from_scratch(const double* rows, std::size_t n, std::size_t end, 
   const auto nw = static_cast<std::size_t>(w);
   std::vector<const double*> xs(nw);
   std::vector<double> sign(nw, 1.0);
-  for (std::size_t d = 0; d < nw; ++d) xs[d] = rows + (end - 1 - d) * n;
+  for (std::size_t d = 0; d < nw; ++d)
+    xs[d] = rows + (end - 1 - d) * n;
   // The upper triangle of out, row i starting at column i.
   std::vector<std::size_t> offset(n);
-  for (std::size_t i = 0; i < n; ++i) offset[i] = i * n + i;
+  for (std::size_t i = 0; i < n; ++i)
+    offset[i] = i * n + i;
   detail::gram_rows(out, offset.data(), n, 0, n, xs.data(), sign.data(), nw, true);
   const double scale = 1.0 / static_cast<double>(w);
   for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = i; j < n; ++j) out[i * n + j] *= scale;
+    for (std::size_t j = i; j < n; ++j)
+      out[i * n + j] *= scale;
   }
   constexpr std::size_t kTile = 64;
   for (std::size_t bi = 0; bi < n; bi += kTile) {
@@ -449,7 +455,8 @@ void signature_from_scratch(const double* rows, std::size_t n, std::size_t end, 
     for (std::size_t bj = bi; bj < n; bj += kTile) {
       const std::size_t je = std::min(bj + kTile, n);
       for (std::size_t i = bi; i < ie; ++i) {
-        for (std::size_t j = std::max(bj, i + 1); j < je; ++j) out[j * n + i] = out[i * n + j];
+        for (std::size_t j = std::max(bj, i + 1); j < je; ++j)
+          out[j * n + i] = out[i * n + j];
       }
     }
   }

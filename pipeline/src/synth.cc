@@ -95,9 +95,8 @@ void validate(const SynthConfig& c) {
     const std::size_t longest = *std::max_element(c.durations.begin(), c.durations.end());
     if (slot < longest) {
       fail("test period of " + std::to_string(test_len) + " rows (lead-in " +
-           std::to_string(c.lead_in) + ") is too short for " +
-           std::to_string(c.anomalies) + " anomalies of up to " + std::to_string(longest) +
-           " rows");
+           std::to_string(c.lead_in) + ") is too short for " + std::to_string(c.anomalies) +
+           " anomalies of up to " + std::to_string(longest) + " rows");
     }
   }
 }
@@ -128,7 +127,8 @@ SynthData generate_synth(const SynthConfig& config) {
   d.config = config;
   const std::size_t n = config.series;
   const std::size_t len = config.length;
-  for (std::size_t i = 0; i < n; ++i) d.names.push_back("s" + std::to_string(i + 1));
+  for (std::size_t i = 0; i < n; ++i)
+    d.names.push_back("s" + std::to_string(i + 1));
 
   std::mt19937_64 prng = stream(config.seed, kParamsStream);
   d.params.resize(n);
@@ -154,7 +154,8 @@ SynthData generate_synth(const SynthConfig& config) {
   std::mt19937_64 arng = stream(config.seed, kAnomalyStream);
   // Durations: cycle through the list, then shuffle (Fisher-Yates).
   std::vector<std::size_t> dur(config.anomalies);
-  for (std::size_t k = 0; k < dur.size(); ++k) dur[k] = config.durations[k % config.durations.size()];
+  for (std::size_t k = 0; k < dur.size(); ++k)
+    dur[k] = config.durations[k % config.durations.size()];
   for (std::size_t k = dur.size(); k > 1; --k) {
     std::swap(dur[k - 1], dur[uniform_below(arng, k)]);
   }
@@ -171,11 +172,13 @@ SynthData generate_synth(const SynthConfig& config) {
     Segment a;
     a.begin = start + margin + uniform_below(arng, span + 1);
     a.end = a.begin + dur[k];
-    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<int>(i);
+    for (std::size_t i = 0; i < n; ++i)
+      order[i] = static_cast<int>(i);
     for (std::size_t j = 0; j < config.series_per_anomaly; ++j) {
       std::swap(order[j], order[j + uniform_below(arng, n - j)]);
     }
-    a.causes.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(config.series_per_anomaly));
+    a.causes.assign(order.begin(),
+                    order.begin() + static_cast<std::ptrdiff_t>(config.series_per_anomaly));
     std::sort(a.causes.begin(), a.causes.end());
     for (int i : a.causes) {
       const auto si = static_cast<std::size_t>(i);
@@ -214,7 +217,8 @@ std::vector<std::string> write_synth(const SynthData& d, const std::string& dir)
        << "seed=" << c.seed << "\nseries=" << c.series << "\nlength=" << c.length
        << "\ntrain_end=" << c.train_end << "\nvalid_end=" << c.valid_end
        << "\nlambda=" << shortest(c.lambda) << "\nanomalies=" << c.anomalies << "\ndurations=";
-  for (std::size_t k = 0; k < c.durations.size(); ++k) meta << (k ? "," : "") << c.durations[k];
+  for (std::size_t k = 0; k < c.durations.size(); ++k)
+    meta << (k ? "," : "") << c.durations[k];
   meta << "\nseries_per_anomaly=" << c.series_per_anomaly
        << "\nshock=" << (c.shock == ShockKind::kOscillation ? "oscillation" : "flip")
        << "\nlead_in=" << c.lead_in

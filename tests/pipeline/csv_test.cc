@@ -19,9 +19,8 @@ const fs::path kShared = MSCRED_SHARED_DIR;
 
 std::string skab_text(const std::string& eol) {
   return "datetime;Accelerometer1RMS;Current;anomaly;changepoint" + eol +
-         "2020-03-09 10:14:33;0.027;0.5;0.0;0.0" + eol +
-         "2020-03-09 10:14:34;0.026;-1e-3;1.0;1.0" + eol +
-         "2020-03-09 10:14:35;0.028;2.5;1.0;0.0" + eol;
+         "2020-03-09 10:14:33;0.027;0.5;0.0;0.0" + eol + "2020-03-09 10:14:34;0.026;-1e-3;1.0;1.0" +
+         eol + "2020-03-09 10:14:35;0.028;2.5;1.0;0.0" + eol;
 }
 
 TEST(Csv, SkabLayoutCrlfAndLf) {
@@ -129,8 +128,7 @@ TEST(Csv, NanAndInfOnlyWhenAllowed) {
     read_csv_text("a,b\n1,2\n2,\n", o, "g.csv");
     FAIL();
   } catch (const CsvError& e) {
-    EXPECT_NE(std::string(e.what()).find("g.csv:3:2: column 2 (b): empty field"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("g.csv:3:2: column 2 (b): empty field"), std::string::npos)
         << e.what();
   }
 }
@@ -163,8 +161,7 @@ TEST(Csv, ConfiguredDelimiterHeaderAndTimeColumn) {
   // A numeric first row read as a header when told so, and as data when told so.
   CsvOptions yes;
   yes.header = HeaderMode::kYes;
-  EXPECT_EQ(read_csv_text("1,2\n3,4\n", yes).sensor_names,
-            (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(read_csv_text("1,2\n3,4\n", yes).sensor_names, (std::vector<std::string>{"1", "2"}));
   CsvOptions no;
   no.header = HeaderMode::kNo;
   EXPECT_EQ(read_csv_text("1,2\n3,4\n", no).rows(), 2u);
@@ -274,7 +271,8 @@ TEST(CsvRealData, SkabAllFiles) {
       ASSERT_EQ(t.label_names, (std::vector<std::string>{"anomaly", "changepoint"}));
       ASSERT_EQ(t.skipped_rows, 0u);
       rows += t.rows();
-      for (double a : *t.label("anomaly")) anomalous += a > 0.5;
+      for (double a : *t.label("anomaly"))
+        anomalous += a > 0.5;
       ++files;
     }
   }
@@ -304,9 +302,8 @@ TEST(CsvRealData, SmdTrainAndTest) {
   const struct {
     const char* machine;
     std::size_t train, test;
-  } want[] = {{"machine-1-6", 23688, 23689},
-              {"machine-2-1", 23693, 23694},
-              {"machine-2-7", 23696, 23696}};
+  } want[] = {
+      {"machine-1-6", 23688, 23689}, {"machine-2-1", 23693, 23694}, {"machine-2-7", 23696, 23696}};
   for (const auto& m : want) {
     const CsvTable tr = read_csv((dir / "train" / (std::string(m.machine) + ".txt")).string());
     const CsvTable te = read_csv((dir / "test" / (std::string(m.machine) + ".txt")).string());

@@ -20,7 +20,7 @@ const double kNan = std::numeric_limits<double>::quiet_NaN();
 
 TEST(Normaliser, MinMaxMapsTrainingRangeToUnitInterval) {
   // Columns: increasing, negative, constant.
-  const std::vector<double> rows = {1, -4, 7,  3, -2, 7,  5, -8, 7};
+  const std::vector<double> rows = {1, -4, 7, 3, -2, 7, 5, -8, 7};
   const Normaliser n = Normaliser::fit(rows, 3);
   EXPECT_EQ(n.kind(), NormKind::kMinMax);
   EXPECT_EQ(n.offset(), (std::vector<double>{1, -8, 7}));
@@ -56,9 +56,11 @@ TEST(Normaliser, ZScoreHasZeroMeanUnitStd) {
   n.apply_rows(y.data(), 1000);
   for (int c = 0; c < 3; ++c) {
     double m = 0, s = 0;
-    for (int i = 0; i < 1000; ++i) m += y[i * 3 + c];
+    for (int i = 0; i < 1000; ++i)
+      m += y[i * 3 + c];
     m /= 1000;
-    for (int i = 0; i < 1000; ++i) s += (y[i * 3 + c] - m) * (y[i * 3 + c] - m);
+    for (int i = 0; i < 1000; ++i)
+      s += (y[i * 3 + c] - m) * (y[i * 3 + c] - m);
     s = std::sqrt(s / 1000);
     EXPECT_NEAR(m, 0.0, 1e-12) << c;
     EXPECT_NEAR(s, c == 1 ? 0.0 : 1.0, 1e-12) << c;
@@ -68,12 +70,13 @@ TEST(Normaliser, ZScoreHasZeroMeanUnitStd) {
 TEST(Normaliser, ConstantSensorsNeverDivideByZero) {
   for (NormKind kind : {NormKind::kMinMax, NormKind::kZScore}) {
     // 0, a large constant, a near-constant within tolerance, an all-NaN column, one row.
-    const std::vector<double> rows = {0, 1e9, 0.5, kNan,  0, 1e9, 0.5 + 1e-15, kNan};
+    const std::vector<double> rows = {0, 1e9, 0.5, kNan, 0, 1e9, 0.5 + 1e-15, kNan};
     const Normaliser n = Normaliser::fit(rows, 4, kind);
     EXPECT_EQ(n.constant_sensors(), (std::vector<std::size_t>{0, 1, 2, 3}));
     double row[4] = {0, 1e9, 0.5, 2.0};
     n.apply(row);
-    for (double v : row) EXPECT_TRUE(std::isfinite(v));
+    for (double v : row)
+      EXPECT_TRUE(std::isfinite(v));
     EXPECT_EQ(row[0], 0.0);
     EXPECT_EQ(row[1], 0.0);
     EXPECT_EQ(row[3], 2.0);
@@ -96,7 +99,8 @@ TEST(Normaliser, NanIgnoredInFitAndKeptInApply) {
 TEST(Normaliser, ParametersRoundTripBitForBit) {
   std::vector<double> rows;
   for (int i = 0; i < 300; ++i) {
-    for (int c = 0; c < 5; ++c) rows.push_back(std::cos(i * 0.37 + c) * (c + 1) + c * 0.1);
+    for (int c = 0; c < 5; ++c)
+      rows.push_back(std::cos(i * 0.37 + c) * (c + 1) + c * 0.1);
   }
   for (NormKind kind : {NormKind::kMinMax, NormKind::kZScore}) {
     const Normaliser a = Normaliser::fit(rows, 5, kind);
@@ -131,7 +135,8 @@ TEST(Normaliser, SmdConstantTrainColumns) {
       EXPECT_EQ(n.constant_sensors().size(), m.constant) << m.machine;
       std::vector<double> y = t.values;
       n.apply_rows(y.data(), t.rows());
-      for (double v : y) ASSERT_TRUE(std::isfinite(v));
+      for (double v : y)
+        ASSERT_TRUE(std::isfinite(v));
       if (kind == NormKind::kMinMax) {
         for (double v : y) {
           ASSERT_GE(v, 0.0);

@@ -34,7 +34,8 @@ TEST(Npy, HeaderBytesByHand) {
   const std::string want = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 38, 38), }";
   EXPECT_EQ(dict.substr(0, want.size()), want);
   EXPECT_EQ(dict.back(), '\n');
-  for (std::size_t k = want.size(); k + 1 < dict.size(); ++k) EXPECT_EQ(dict[k], ' ');
+  for (std::size_t k = want.size(); k + 1 < dict.size(); ++k)
+    EXPECT_EQ(dict[k], ' ');
 
   EXPECT_NE(npy_header("<f8", {5}).find("'shape': (5,), }"), std::string::npos);
   EXPECT_NE(npy_header("<f8", {}).find("'shape': (), }"), std::string::npos);
@@ -46,7 +47,8 @@ TEST(Npy, HeaderBytesByHand) {
 TEST(Npy, WriteThenReadBack) {
   const fs::path p = fs::path(testing::TempDir()) / "mscred_npy_test.npy";
   std::vector<float> f(3 * 4 * 4);
-  for (std::size_t i = 0; i < f.size(); ++i) f[i] = 0.25f * static_cast<float>(i) - 3.0f;
+  for (std::size_t i = 0; i < f.size(); ++i)
+    f[i] = 0.25f * static_cast<float>(i) - 3.0f;
   write_npy(p.string(), f.data(), {3, 4, 4});
   const std::string bytes = file_bytes(p);
   ASSERT_EQ(bytes.size(), 128u + f.size() * 4);  // header + raw little-endian floats
@@ -57,7 +59,8 @@ TEST(Npy, WriteThenReadBack) {
   EXPECT_EQ(a.descr, "<f4");
   EXPECT_EQ(a.shape, (std::vector<std::size_t>{3, 4, 4}));
   ASSERT_EQ(a.values.size(), f.size());
-  for (std::size_t i = 0; i < f.size(); ++i) EXPECT_EQ(a.values[i], f[i]);
+  for (std::size_t i = 0; i < f.size(); ++i)
+    EXPECT_EQ(a.values[i], f[i]);
 
   const std::vector<double> d = {1.0 / 3, -2e-300, 7};
   write_npy(p.string(), d.data(), {3});
@@ -81,13 +84,16 @@ TEST(Npy, NumpyLoadsIt) {
   if (python.empty()) GTEST_SKIP() << "python3 with numpy not available";
   const fs::path p = fs::path(testing::TempDir()) / "mscred_npy_numpy.npy";
   std::vector<float> f(2 * 3 * 3);
-  for (std::size_t i = 0; i < f.size(); ++i) f[i] = static_cast<float>(i) * 0.5f;
+  for (std::size_t i = 0; i < f.size(); ++i)
+    f[i] = static_cast<float>(i) * 0.5f;
   write_npy(p.string(), f.data(), {2, 3, 3});
   const std::string cmd =
-      python + " -c \"import numpy as np, sys; a = np.load(sys.argv[1]); "
+      python +
+      " -c \"import numpy as np, sys; a = np.load(sys.argv[1]); "
       "assert a.dtype == np.float32 and a.shape == (2, 3, 3), (a.dtype, a.shape); "
       "assert float(a[1, 2, 1]) == 8.0, a[1, 2, 1]; "
-      "assert a.flags['C_CONTIGUOUS']\" " + p.string();
+      "assert a.flags['C_CONTIGUOUS']\" " +
+      p.string();
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   fs::remove(p);
 }

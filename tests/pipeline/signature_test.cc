@@ -32,11 +32,21 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t size) {
+  return operator new(size);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 // The nothrow forms too, so that every plain new/delete pair goes through malloc/free
 // (std::get_temporary_buffer uses them; under ASan a mixed pair is reported).
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
@@ -46,15 +56,18 @@ void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
 void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
   return operator new(size, tag);
 }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 
 namespace mscred::pipeline {
 namespace {
 
 // The definition, written out with no shared code: out[i][j] = (1/w) sum_d x_i x_j.
-std::vector<double> naive(const std::vector<double>& rows, std::size_t n, std::size_t end,
-                          int w) {
+std::vector<double> naive(const std::vector<double>& rows, std::size_t n, std::size_t end, int w) {
   std::vector<double> out(n * n, 0.0);
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
@@ -87,19 +100,21 @@ double max_rel_error(const A* a, const double* ref, std::size_t n) {
   return worst;
 }
 
-std::vector<double> random_rows(std::size_t rows, std::size_t n, std::uint64_t seed,
-                                double lo, double hi) {
+std::vector<double> random_rows(std::size_t rows, std::size_t n, std::uint64_t seed, double lo,
+                                double hi) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(lo, hi);
   std::vector<double> v(rows * n);
-  for (auto& x : v) x = u(rng);
+  for (auto& x : v)
+    x = u(rng);
   return v;
 }
 
 std::vector<double> integer_rows(std::size_t rows, std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<double> v(rows * n);
-  for (auto& x : v) x = static_cast<double>(static_cast<int>(rng() % 101) - 50);
+  for (auto& x : v)
+    x = static_cast<double>(static_cast<int>(rng() % 101) - 50);
   return v;
 }
 
@@ -158,7 +173,8 @@ TEST(SignatureReference, FromScratchMatchesNaiveDefinition) {
         const auto want = naive(rows, n, end, w);
         EXPECT_LE(max_rel_error(out.data(), want.data(), n), 1e-13) << "n=" << n << " w=" << w;
         for (std::size_t i = 0; i < n; ++i) {
-          for (std::size_t j = 0; j < n; ++j) ASSERT_EQ(out[i * n + j], out[j * n + i]);
+          for (std::size_t j = 0; j < n; ++j)
+            ASSERT_EQ(out[i * n + j], out[j * n + i]);
         }
       }
     }
@@ -198,7 +214,8 @@ TEST(SignatureState, EmissionRuleDefaultConfig) {
   }
   // max scale 60, step 10: after samples 59, 69, ..., 199 - 10 = 189, 199.
   ASSERT_EQ(rows.size(), 15u);
-  for (std::size_t k = 0; k < rows.size(); ++k) EXPECT_EQ(rows[k], 59 + 10 * k);
+  for (std::size_t k = 0; k < rows.size(); ++k)
+    EXPECT_EQ(rows[k], 59 + 10 * k);
   EXPECT_EQ(state.steps(), 15u);
   EXPECT_TRUE(state.window_ready());
   // Constant input: every scale is x_i x_j.
@@ -244,8 +261,7 @@ TEST(SignatureState, MatchesReferenceOnRandomData) {
       SCOPED_TRACE("n=" + std::to_string(n) + " step=" + std::to_string(step));
       // Min-max normalised range, then a mixed-sign (z-score like) range.
       check_against_reference(random_rows(900, n, 11 * n + step, 0.0, 1.0), n, c, 1e-9, false);
-      check_against_reference(random_rows(900, n, 13 * n + step, -3.0, 3.0), n, c, 1e-9,
-                              false);
+      check_against_reference(random_rows(900, n, 13 * n + step, -3.0, 3.0), n, c, 1e-9, false);
       if (HasFatalFailure()) return;
     }
   }
@@ -295,8 +311,8 @@ TEST(SignatureState, NoDriftAfterMillionSamples) {
       double worst = 0.0;
       for (std::size_t s = 0; s < 3; ++s) {
         signature_from_scratch(window.data(), n, 60, c.scales[s], ref.data());
-        worst = std::max(worst, max_rel_error(state.latest_double().data() + s * n * n,
-                                              ref.data(), n));
+        worst =
+            std::max(worst, max_rel_error(state.latest_double().data() + s * n * n, ref.data(), n));
       }
       ASSERT_LE(worst, 1e-9) << "t=" << t;
       (t < 20000 ? early : late) = std::max(t < 20000 ? early : late, worst);
@@ -316,7 +332,8 @@ TEST(SignatureState, RecoversAfterHugeSpike) {
   c.step = 1;
   SignatureState state(n, c);
   std::vector<double> rows = random_rows(3000, n, 9, 0.0, 1.0);
-  for (std::size_t i = 0; i < n; ++i) rows[500 * n + i] = 1e6;
+  for (std::size_t i = 0; i < n; ++i)
+    rows[500 * n + i] = 1e6;
   std::vector<double> ref(n * n);
   const std::size_t settle = 500 + (kRebuildFactor + 1) * 60 + 1;
   for (std::size_t t = 0; t < 3000; ++t) {
@@ -369,9 +386,9 @@ TEST(SignatureState, HoldLastFillsMissingValues) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
   // Filled values the state should use.
-  std::vector<double> input = {1, 2, 3,  4, nan, 6,  7, 8, -inf,  nan, nan, 1,
-                               2, 3, 4,  5, 6, 7,   8, 9, 10,    11, 12, 13};
-  std::vector<double> filled = {1, 2, 3, 4, 2, 6, 7, 8, 6, 7, 8, 1,
+  std::vector<double> input = {1, 2, 3, 4, nan, 6, 7, 8, -inf, nan, nan, 1,
+                               2, 3, 4, 5, 6,   7, 8, 9, 10,   11,  12,  13};
+  std::vector<double> filled = {1, 2, 3, 4, 2, 6, 7, 8, 6,  7,  8,  1,
                                 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
   std::vector<double> ref(n * n);
   for (std::size_t t = 0; t < 8; ++t) {
@@ -453,7 +470,8 @@ TEST(SignatureState, ResetStartsOver) {
   c.step = 7;
   SignatureState a(n, c), b(n, c);
   const auto rows = random_rows(500, n, 21, 0.0, 1.0);
-  for (std::size_t t = 0; t < 300; ++t) a.push(&rows[t * n]);
+  for (std::size_t t = 0; t < 300; ++t)
+    a.push(&rows[t * n]);
   a.reset();
   EXPECT_EQ(a.counters().samples, 0u);
   EXPECT_EQ(a.steps(), 0u);
@@ -475,13 +493,14 @@ TEST(SignatureState, PushDoesNotAllocateAndMemoryIsBounded) {
     const std::size_t bytes = state.memory_bytes();
     g_allocations = 0;
     g_count_allocations = true;
-    for (std::size_t t = 0; t < 20000; ++t) state.push(&rows[(t % 1000) * n]);
+    for (std::size_t t = 0; t < 20000; ++t)
+      state.push(&rows[(t % 1000) * n]);
     g_count_allocations = false;
     EXPECT_EQ(g_allocations, 0u) << "step " << step;
     EXPECT_EQ(state.memory_bytes(), bytes);
     // Ring (60 + step rows), 3 triangles, 5 float history steps.
-    const std::size_t expected = (60 + static_cast<std::size_t>(step)) * n * 8 +
-                                 3 * n * (n + 1) / 2 * 8 + 5 * 3 * n * n * 4;
+    const std::size_t expected =
+        (60 + static_cast<std::size_t>(step)) * n * 8 + 3 * n * (n + 1) / 2 * 8 + 5 * 3 * n * n * 4;
     EXPECT_GE(bytes, expected);
     EXPECT_LT(bytes, expected + 4096);
   }

@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 TEST(SynthRandom, StandardEngineAndOwnDistributions) {
   std::mt19937_64 rng;  // the standard fixes this engine's output
-  for (int i = 0; i < 9999; ++i) rng();
+  for (int i = 0; i < 9999; ++i)
+    rng();
   EXPECT_EQ(rng(), 9981545732273789042ull);
 
   std::mt19937_64 a(7);
@@ -38,7 +39,8 @@ TEST(SynthRandom, StandardEngineAndOwnDistributions) {
   }
   EXPECT_NEAR(sum / count, 0.0, 0.01);
   EXPECT_NEAR(sq / count, 1.0, 0.015);
-  for (int h : hist) EXPECT_NEAR(h, count / 3.0, count * 0.01);
+  for (int h : hist)
+    EXPECT_NEAR(h, count / 3.0, count * 0.01);
   EXPECT_THROW(synth_random::uniform_below(a, 0), std::invalid_argument);
 }
 
@@ -136,7 +138,8 @@ TEST(Synth, AnomaliesExactlyWhereReported) {
     std::vector<std::uint8_t> affected(d.values.size(), 0);
     for (const Segment& a : d.anomalies) {
       for (std::size_t t = a.begin; t < a.end; ++t) {
-        for (int i : a.causes) affected[t * n + static_cast<std::size_t>(i)] = 1;
+        for (int i : a.causes)
+          affected[t * n + static_cast<std::size_t>(i)] = 1;
       }
     }
     double normal_max = 0, shock_max = 0;
@@ -178,7 +181,8 @@ TEST(Synth, OptionsAndSeparateStreams) {
   const SynthData d = generate_synth(c);
   EXPECT_EQ(d.values.size(), 5000u * 8u);
   for (std::size_t t = 0; t < d.rows(); ++t) {
-    for (std::size_t i = 0; i < d.cols(); ++i) ASSERT_EQ(d.clean[t * 8 + i], d.base(i, t));
+    for (std::size_t i = 0; i < d.cols(); ++i)
+      ASSERT_EQ(d.clean[t * 8 + i], d.base(i, t));
   }
   ASSERT_EQ(d.anomalies.size(), 4u);
   std::multiset<std::size_t> durations;

@@ -32,6 +32,6 @@ bool register_command(Command command);
 #define MSCRED_CONCAT_INNER(a, b) a##b
 #define MSCRED_CONCAT(a, b) MSCRED_CONCAT_INNER(a, b)
 //! Usage at namespace scope: MSCRED_REGISTER_COMMAND(Command{"synth", "...", setup_fn});
-#define MSCRED_REGISTER_COMMAND(command) \
-  static const bool MSCRED_CONCAT(mscred_registered_, __LINE__) =  \
+#define MSCRED_REGISTER_COMMAND(command)                          \
+  static const bool MSCRED_CONCAT(mscred_registered_, __LINE__) = \
       ::mscred::daemon::register_command(command)

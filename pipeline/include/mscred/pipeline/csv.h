@@ -57,19 +57,19 @@ struct CsvOptions {
 };
 
 struct CsvTable {
-  std::string source;   //!< file name (or the name given to read_csv_text)
+  std::string source;  //!< file name (or the name given to read_csv_text)
   char delimiter = ',';
   bool has_header = false;
-  std::vector<std::string> sensor_names;  //!< headerless files: c1..cN (1-based)
-  std::string time_name;                  //!< empty when there is no time column
-  std::vector<std::string> time;          //!< one per row when there is a time column
-  std::vector<double> values;             //!< rows x sensors, row-major
-  std::vector<std::size_t> line_numbers;  //!< 1-based file line of each row
-  std::vector<std::string> label_names;   //!< label columns found, in file order
+  std::vector<std::string> sensor_names;          //!< headerless files: c1..cN (1-based)
+  std::string time_name;                          //!< empty when there is no time column
+  std::vector<std::string> time;                  //!< one per row when there is a time column
+  std::vector<double> values;                     //!< rows x sensors, row-major
+  std::vector<std::size_t> line_numbers;          //!< 1-based file line of each row
+  std::vector<std::string> label_names;           //!< label columns found, in file order
   std::vector<std::vector<double>> label_values;  //!< one vector of rows per label column
-  std::size_t skipped_rows = 0;           //!< bad rows skipped (BadRowPolicy::kSkip)
-  std::vector<std::string> skipped_reasons;  //!< messages of the first 20 skipped rows
-  std::size_t empty_lines = 0;            //!< blank lines ignored
+  std::size_t skipped_rows = 0;                   //!< bad rows skipped (BadRowPolicy::kSkip)
+  std::vector<std::string> skipped_reasons;       //!< messages of the first 20 skipped rows
+  std::size_t empty_lines = 0;                    //!< blank lines ignored
 
   std::size_t rows() const { return line_numbers.size(); }
   std::size_t cols() const { return sensor_names.size(); }
@@ -94,8 +94,7 @@ bool parse_number(std::string_view field, double& out);
 //! Writes a table of values with a header row (no time column), `delimiter`-separated,
 //! LF line ends, each value with `digits` significant digits (shortest exact form when
 //! digits is 0).
-void write_csv(const std::string& path, const std::vector<std::string>& names,
-               const double* rows, std::size_t n_rows, char delimiter = ',',
-               int digits = 0);
+void write_csv(const std::string& path, const std::vector<std::string>& names, const double* rows,
+               std::size_t n_rows, char delimiter = ',', int digits = 0);
 
 }  // namespace mscred::pipeline

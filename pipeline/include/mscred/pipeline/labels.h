@@ -14,8 +14,8 @@
 namespace mscred::pipeline {
 
 struct Segment {
-  std::size_t begin = 0;  //!< first row
-  std::size_t end = 0;    //!< one past the last row
+  std::size_t begin = 0;    //!< first row
+  std::size_t end = 0;      //!< one past the last row
   std::vector<int> causes;  //!< 0-based sensor indices, ascending; empty when unknown
 
   std::size_t length() const { return end - begin; }

@@ -15,13 +15,12 @@ std::string npy_header(const std::string& descr, const std::vector<std::size_t>&
 
 //! Writes data (prod(shape) values). Throws std::runtime_error on I/O errors.
 void write_npy(const std::string& path, const float* data, const std::vector<std::size_t>& shape);
-void write_npy(const std::string& path, const double* data,
-               const std::vector<std::size_t>& shape);
+void write_npy(const std::string& path, const double* data, const std::vector<std::size_t>& shape);
 
 struct NpyArray {
-  std::string descr;                //!< "<f4" or "<f8"
+  std::string descr;  //!< "<f4" or "<f8"
   std::vector<std::size_t> shape;
-  std::vector<double> values;       //!< converted to double, C order
+  std::vector<double> values;  //!< converted to double, C order
 };
 
 //! Reads a .npy file of little-endian float32 or float64 in C order (what write_npy

@@ -36,11 +36,11 @@ struct SignatureConfig {
 };
 
 struct SignatureCounters {
-  std::uint64_t samples = 0;        //!< push() calls
-  std::uint64_t steps_emitted = 0;  //!< steps emitted (valid or not)
-  std::uint64_t steps_invalid = 0;  //!< emitted steps marked invalid
-  std::uint64_t values_missing = 0; //!< non-finite input values
-  std::uint64_t values_held = 0;    //!< missing values replaced by the sensor's last value
+  std::uint64_t samples = 0;         //!< push() calls
+  std::uint64_t steps_emitted = 0;   //!< steps emitted (valid or not)
+  std::uint64_t steps_invalid = 0;   //!< emitted steps marked invalid
+  std::uint64_t values_missing = 0;  //!< non-finite input values
+  std::uint64_t values_held = 0;     //!< missing values replaced by the sensor's last value
 };
 
 //! Every element of every scale is recomputed exactly at least once per
@@ -107,28 +107,28 @@ class SignatureState {
   std::size_t step_size_;  // scales * n * n
   std::size_t capacity_;   // ring buffer rows
 
-  std::vector<std::size_t> row_offset_;  // packed upper triangle: row i starts here
-  std::vector<double> ring_;             // capacity_ x n
-  std::vector<double> last_value_;       // per sensor, for hold-last
-  std::vector<std::uint8_t> has_value_;  // per sensor
+  std::vector<std::size_t> row_offset_;    // packed upper triangle: row i starts here
+  std::vector<double> ring_;               // capacity_ x n
+  std::vector<double> last_value_;         // per sensor, for hold-last
+  std::vector<std::uint8_t> has_value_;    // per sensor
   std::vector<std::vector<double>> sums_;  // per scale, packed upper triangle
   std::vector<std::uint8_t> incremental_;  // per scale: 2 * step < w
-  std::vector<std::size_t> cursor_;      // per scale, next row to rebuild
-  std::vector<std::int64_t> credit_;     // per scale, rebuild credit (see emit())
-  std::vector<const double*> window_xs_;  // scratch: the last max(scales) samples
-  std::vector<double> window_signs_;      // all +1
-  std::vector<const double*> delta_xs_;   // scratch: samples that entered / left
-  std::vector<double> delta_signs_;       // +1, -1, +1, ...
+  std::vector<std::size_t> cursor_;        // per scale, next row to rebuild
+  std::vector<std::int64_t> credit_;       // per scale, rebuild credit (see emit())
+  std::vector<const double*> window_xs_;   // scratch: the last max(scales) samples
+  std::vector<double> window_signs_;       // all +1
+  std::vector<const double*> delta_xs_;    // scratch: samples that entered / left
+  std::vector<double> delta_signs_;        // +1, -1, +1, ...
 
   std::vector<std::vector<float>> history_;  // history slots of [scales, n, n]
   std::vector<std::uint8_t> history_valid_;
-  std::size_t newest_ = 0;                   // slot of the newest step
-  std::size_t head_ = 0;                     // ring slot of the next sample
+  std::size_t newest_ = 0;  // slot of the newest step
+  std::size_t head_ = 0;    // ring slot of the next sample
 
   mutable std::vector<double> latest_double_;
   mutable bool latest_double_fresh_ = false;
 
-  std::uint64_t next_row_ = 0;        // index of the next sample
+  std::uint64_t next_row_ = 0;  // index of the next sample
   std::uint64_t last_step_row_ = 0;
   bool have_step_ = false;
   // Most recent sample index that makes a step invalid, plus one (0 = none).
@@ -138,8 +138,7 @@ class SignatureState {
 
 //! Reference definition for tests and benchmarks: `rows` is row-major [*, n]; writes
 //! out [n, n] = (1/w) * sum over rows [end-w, end) of x x^T. Requires end >= w >= 1.
-void signature_from_scratch(const double* rows, std::size_t n, std::size_t end, int w,
-                            double* out);
+void signature_from_scratch(const double* rows, std::size_t n, std::size_t end, int w, double* out);
 
 namespace detail {
 //! Kernel shared by SignatureState and signature_from_scratch: for rows i in
@@ -147,8 +146,8 @@ namespace detail {
 //! and holds columns i..n-1), tri[i][j] (+)= sum_s sign[s] * xs[s][i] * xs[s][j].
 //! With `assign` the rows are overwritten instead of accumulated.
 void gram_rows(double* tri, const std::size_t* offset, std::size_t n, std::size_t row_begin,
-               std::size_t row_end, const double* const* xs, const double* sign,
-               std::size_t count, bool assign);
+               std::size_t row_end, const double* const* xs, const double* sign, std::size_t count,
+               bool assign);
 }  // namespace detail
 
 }  // namespace mscred::pipeline

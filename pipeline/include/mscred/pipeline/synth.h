@@ -61,11 +61,11 @@ struct SynthSeries {
 
 struct SynthData {
   SynthConfig config;
-  std::vector<std::string> names;    //!< s1 .. sN
-  std::vector<SynthSeries> params;   //!< per series
-  std::vector<double> values;        //!< length x series, row-major, with anomalies
-  std::vector<double> clean;         //!< the same series without anomalies
-  std::vector<Segment> anomalies;    //!< absolute rows, causes = affected series (0-based)
+  std::vector<std::string> names;   //!< s1 .. sN
+  std::vector<SynthSeries> params;  //!< per series
+  std::vector<double> values;       //!< length x series, row-major, with anomalies
+  std::vector<double> clean;        //!< the same series without anomalies
+  std::vector<Segment> anomalies;   //!< absolute rows, causes = affected series (0-based)
 
   std::size_t rows() const { return config.length; }
   std::size_t cols() const { return config.series; }

@@ -44,8 +44,11 @@ fi
 # 2. Train a small model (the first $train_rows rows, a few epochs).
 model="$out/$entity.mscred"
 echo "== training on $train_rows rows, at most $epochs epochs / $train_seconds s"
+# lr 1e-3 with batch 8 instead of the defaults (2e-4, 32): with a budget of a few epochs
+# the defaults make too few Adam updates, and the thresholds fitted on such a model are
+# above the largest possible count, so it could never alert.
 "$mscred" train --data "$train" --out "$model" --max-rows "$train_rows" \
-  --epochs "$epochs" --max-seconds "$train_seconds" --threads 1 --seed 0
+  --epochs "$epochs" --max-seconds "$train_seconds" --lr 1e-3 --batch 8 --threads 1 --seed 0
 
 # 3. Start mscredd on free loopback ports with that model.
 read -r tcp_port metrics_port health_port < <(python3 - <<'EOF'

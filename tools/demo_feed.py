@@ -102,7 +102,7 @@ class AlertFollower(threading.Thread):
                           for k, v in a["scores"].items())
         sensors = ", ".join(f"{s['sensor']}({s['count']})" for s in a["top_sensors"])
         pairs = ", ".join(f"{p['a']}-{p['b']}" for p in a["top_pairs"])
-        print(f"ALERT {labels['entity']} row {a['step_ts']:>6} severity={labels['severity']:<6} "
+        print(f"ALERT {labels['entity']} row {int(a['step_ts']):>6} severity={labels['severity']:<6} "
               f"score/threshold {scores}  top sensors: {sensors}  pairs: {pairs}", flush=True)
 
 

@@ -8,6 +8,7 @@
 #include "fit.h"
 #include "mscred/model/checkpoint.h"
 #include "mscred_net.h"
+#include "stream_engine.h"
 
 namespace mscred::model {
 
@@ -15,6 +16,8 @@ struct Detector::Impl {
   ModelInfo info;
   torch::Device device{torch::kCPU};
   MscredNet net{nullptr};
+  std::unique_ptr<StreamEngine> stream;
+  torch::Tensor pinned;  //!< page-locked staging buffer for host -> CUDA copies
 };
 
 namespace {
@@ -85,6 +88,7 @@ std::unique_ptr<Detector> Detector::load(const std::string& path, const DeviceOp
   import_parameters(impl->net, contents.tensors, path);
   impl->net->to(impl->device);
   impl->net->eval();
+  impl->stream = std::make_unique<StreamEngine>(impl->net, impl->device, 256);
   return std::unique_ptr<Detector>(new Detector(std::move(impl)));
 }
 
@@ -115,7 +119,19 @@ std::pair<torch::Tensor, torch::Tensor> run(Detector::Impl& impl, const float* w
   auto x = torch::from_blob(const_cast<float*>(windows),
                             {static_cast<std::int64_t>(batch), c.history, c.scales, c.n, c.n},
                             torch::kFloat32);
-  auto xd = x.to(impl.device);
+  torch::Tensor xd;
+  if (impl.device.is_cuda()) {
+    // Page-locked staging buffer, reused between calls, and an asynchronous copy.
+    if (!impl.pinned.defined() || impl.pinned.numel() < x.numel()) {
+      impl.pinned = torch::empty({x.numel()},
+                                 torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+    }
+    auto staged = impl.pinned.narrow(0, 0, x.numel()).view(x.sizes());
+    staged.copy_(x);
+    xd = staged.to(impl.device, /*non_blocking=*/true);
+  } else {
+    xd = x;
+  }
   auto y = impl.net->forward(xd).to(torch::kCPU).contiguous();
   return {x.select(1, c.history - 1), y};
 }
@@ -134,12 +150,58 @@ void Detector::residuals(const float* windows, std::size_t batch, float* out) {
   std::copy(r.data_ptr<float>(), r.data_ptr<float>() + r.numel(), out);
 }
 
-std::vector<pipeline::Detection> Detector::score(const float* windows, std::size_t batch,
-                                                 std::vector<float>* residuals_out) {
+void Detector::reconstruct_stream(const float* windows, std::size_t batch,
+                                  const std::uint64_t* stream_ids, float* out) {
+  if (batch == 0) return;
+  auto y = impl_->stream->reconstruct(windows, batch, stream_ids);
+  std::copy(y.data_ptr<float>(), y.data_ptr<float>() + y.numel(), out);
+}
+
+void Detector::residuals_stream(const float* windows, std::size_t batch,
+                                const std::uint64_t* stream_ids, float* out) {
+  if (batch == 0) return;
+  auto y = impl_->stream->reconstruct(windows, batch, stream_ids);
+  // (x_newest - y)^2 in the same float arithmetic as residuals().
+  const auto& c = impl_->info.net;
+  auto x = torch::from_blob(const_cast<float*>(windows),
+                            {static_cast<std::int64_t>(batch), c.history, c.scales, c.n, c.n},
+                            torch::kFloat32);
+  auto r = (x.select(1, c.history - 1) - y).square().contiguous();
+  std::copy(r.data_ptr<float>(), r.data_ptr<float>() + r.numel(), out);
+}
+
+void Detector::forget_stream(std::uint64_t stream_id) {
+  impl_->stream->forget(stream_id);
+}
+
+void Detector::set_stream_cache_limit(std::size_t max_streams) {
+  impl_->stream->set_max_streams(max_streams);
+}
+
+Detector::StreamStats Detector::stream_stats() const {
+  const auto& s = impl_->stream->stats();
+  StreamStats out;
+  out.hits = s.hits;
+  out.misses = s.misses;
+  out.evictions = s.evictions;
+  out.streams = s.streams;
+  out.max_streams = impl_->stream->max_streams();
+  out.bytes_per_stream = impl_->stream->bytes_per_stream();
+  return out;
+}
+
+std::vector<pipeline::Detection> Detector::score_stream(const float* windows, std::size_t batch,
+                                                        const std::uint64_t* stream_ids,
+                                                        std::vector<float>* residuals_out) {
   std::vector<float> local;
   std::vector<float>& r = residuals_out != nullptr ? *residuals_out : local;
   r.resize(batch * matrix_size());
-  residuals(windows, batch, r.data());
+  residuals_stream(windows, batch, stream_ids, r.data());
+  return detect_all(r, batch);
+}
+
+std::vector<pipeline::Detection> Detector::detect_all(const std::vector<float>& r,
+                                                      std::size_t batch) const {
   std::vector<pipeline::Detection> out(batch);
   const auto scales = static_cast<std::size_t>(impl_->info.net.scales);
   const auto n = static_cast<std::size_t>(impl_->info.net.n);
@@ -148,6 +210,15 @@ std::vector<pipeline::Detection> Detector::score(const float* windows, std::size
                           impl_->info.thresholds, &out[b]);
   }
   return out;
+}
+
+std::vector<pipeline::Detection> Detector::score(const float* windows, std::size_t batch,
+                                                 std::vector<float>* residuals_out) {
+  std::vector<float> local;
+  std::vector<float>& r = residuals_out != nullptr ? *residuals_out : local;
+  r.resize(batch * matrix_size());
+  residuals(windows, batch, r.data());
+  return detect_all(r, batch);
 }
 
 }  // namespace mscred::model

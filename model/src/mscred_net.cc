@@ -10,6 +10,38 @@ namespace {
 constexpr std::int64_t kLevelChannels[4] = {32, 64, 128, 256};
 }  // namespace
 
+torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                     std::int64_t stride, std::int64_t pad, bool mkldnn) {
+  if (mkldnn && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && at::hasMKLDNN()) {
+    return at::mkldnn_convolution(x.contiguous(), w.contiguous(), b, {pad, pad}, {stride, stride},
+                                  {1, 1}, 1);
+  }
+  return torch::conv2d(x, w, b, stride, pad);
+}
+
+torch::Tensor conv_transpose2d(const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b, std::int64_t stride, std::int64_t pad,
+                               bool mkldnn) {
+  if (!(mkldnn && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && at::hasMKLDNN())) {
+    return torch::conv_transpose2d(x, w, b, stride, pad);
+  }
+  // As a stride-1 conv: insert stride-1 zeros between inputs, pad by k-1-p on every side,
+  // convolve with the kernel flipped and its in/out channels swapped. Same sums (the
+  // zeros add stride^2 times the MACs, a small part of this model's decoder).
+  const auto k = w.size(2);
+  auto up = x;
+  if (stride > 1) {
+    up = torch::zeros(
+        {x.size(0), x.size(1), (x.size(2) - 1) * stride + 1, (x.size(3) - 1) * stride + 1},
+        x.options());
+    up.slice(2, 0, up.size(2), stride).slice(3, 0, up.size(3), stride).copy_(x);
+  }
+  const auto edge = k - 1 - pad;
+  up = F::pad(up, F::PadFuncOptions({edge, edge, edge, edge}));
+  auto wt = w.transpose(0, 1).flip({2, 3}).contiguous();
+  return at::mkldnn_convolution(up.contiguous(), wt, b, {0, 0}, {1, 1}, {1, 1}, 1);
+}
+
 LevelSizes level_sizes(std::int64_t n) {
   if (n < 4) throw std::invalid_argument("model: n must be >= 4, got " + std::to_string(n));
   LevelSizes s{};
@@ -31,12 +63,14 @@ void validate(const ModelConfig& c) {
 }
 
 ConvLstmImpl::ConvLstmImpl(std::int64_t channels, std::int64_t kernel, double forget_bias)
-    : channels_(channels), kernel_(kernel), forget_bias_(forget_bias) {
+    : channels_(channels),
+      kernel_(kernel),
+      pad_(kernel % 2 == 1 ? kernel / 2 : 0),
+      forget_bias_(forget_bias) {
   // Odd kernels pad symmetrically inside the conv; even ones are padded in pad_same().
-  const std::int64_t pad = kernel % 2 == 1 ? kernel / 2 : 0;
   conv = register_module(
-      "conv",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * channels, 4 * channels, kernel).padding(pad)));
+      "conv", torch::nn::Conv2d(
+                  torch::nn::Conv2dOptions(2 * channels, 4 * channels, kernel).padding(pad_)));
 }
 
 torch::Tensor ConvLstmImpl::pad_same(const torch::Tensor& z) const {
@@ -48,7 +82,54 @@ torch::Tensor ConvLstmImpl::pad_same(const torch::Tensor& z) const {
   return F::pad(z, F::PadFuncOptions({lo, hi, lo, hi}));
 }
 
+std::pair<torch::Tensor, torch::Tensor> ConvLstmImpl::split_weights() {
+  const auto& w = conv->weight;
+  if (torch::GradMode::is_enabled()) {
+    return {w.narrow(1, 0, channels_), w.narrow(1, channels_, channels_)};
+  }
+  if (cache_version_ != static_cast<std::int64_t>(w._version()) || cache_ptr_ != w.data_ptr() ||
+      !wx_cache_.defined() || wx_cache_.device() != w.device()) {
+    wx_cache_ = w.narrow(1, 0, channels_).contiguous();
+    wh_cache_ = w.narrow(1, channels_, channels_).contiguous();
+    cache_version_ = static_cast<std::int64_t>(w._version());
+    cache_ptr_ = w.data_ptr();
+  }
+  return {wx_cache_, wh_cache_};
+}
+
+torch::Tensor ConvLstmImpl::input_gates(const torch::Tensor& x) {
+  auto [wx, wh] = split_weights();
+  return conv2d(pad_same(x), wx, conv->bias, 1, pad_, mkldnn_);
+}
+
+torch::Tensor ConvLstmImpl::recur(const torch::Tensor& gx) {
+  const auto steps = gx.size(1);
+  auto [wx, wh] = split_weights();
+  torch::Tensor h;
+  torch::Tensor c;
+  std::vector<torch::Tensor> outs;
+  outs.reserve(static_cast<std::size_t>(steps));
+  for (std::int64_t t = 0; t < steps; ++t) {
+    auto gates = gx.select(1, t);
+    if (t > 0) gates = gates + conv2d(pad_same(h), wh, {}, 1, pad_, mkldnn_);
+    auto g = gates.chunk(4, 1);  // i, j, f, o
+    auto input = torch::sigmoid(g[0]) * torch::tanh(g[1]);
+    // Step 1 starts from c = 0, so its forget term vanishes.
+    c = t == 0 ? input : torch::sigmoid(g[2] + forget_bias_) * c + input;
+    h = torch::sigmoid(g[3]) * torch::tanh(c);
+    outs.push_back(h);
+  }
+  return torch::stack(outs, 1);
+}
+
 torch::Tensor ConvLstmImpl::forward(const torch::Tensor& seq) {
+  const auto b = seq.size(0);
+  const auto steps = seq.size(1);
+  auto gx = input_gates(seq.flatten(0, 1));
+  return recur(gx.view({b, steps, gx.size(1), gx.size(2), gx.size(3)}));
+}
+
+torch::Tensor ConvLstmImpl::forward_fused(const torch::Tensor& seq) {
   const auto b = seq.size(0);
   const auto steps = seq.size(1);
   auto h = torch::zeros({b, channels_, seq.size(3), seq.size(4)}, seq.options());
@@ -90,10 +171,16 @@ MscredNetImpl::MscredNetImpl(const ModelConfig& config) : config_(config) {
   // for n = 6 (mod 8) it is exactly the reference (p=1 on the odd 15, p=0 on the even 8).
   using Conv = torch::nn::Conv2dOptions;
   enc = register_module("enc", torch::nn::ModuleList());
-  enc->push_back(torch::nn::Conv2d(Conv(config_.scales, ch[0], 3).stride(1).padding(1)));
-  enc->push_back(torch::nn::Conv2d(Conv(ch[0], ch[1], 3).stride(2).padding(1)));
-  enc->push_back(torch::nn::Conv2d(Conv(ch[1], ch[2], 2).stride(2).padding(hs[1] % 2)));
-  enc->push_back(torch::nn::Conv2d(Conv(ch[2], ch[3], 2).stride(2).padding(hs[2] % 2)));
+  const std::int64_t enc_in[4] = {config_.scales, ch[0], ch[1], ch[2]};
+  const std::int64_t enc_k[4] = {3, 3, 2, 2};
+  const std::int64_t enc_s[4] = {1, 2, 2, 2};
+  const std::int64_t enc_p[4] = {1, 1, hs[1] % 2, hs[2] % 2};
+  for (std::size_t l = 0; l < 4; ++l) {
+    enc_stride_[l] = enc_s[l];
+    enc_pad_[l] = enc_p[l];
+    enc->push_back(
+        torch::nn::Conv2d(Conv(enc_in[l], ch[l], enc_k[l]).stride(enc_s[l]).padding(enc_p[l])));
+  }
 
   lstm = register_module("lstm", torch::nn::ModuleList());
   for (auto c : kLevelChannels) {
@@ -104,11 +191,17 @@ MscredNetImpl::MscredNetImpl(const ModelConfig& config) : config_(config) {
   // the matching encoder level (the adjoint of the encoder's padding).
   using Deconv = torch::nn::ConvTranspose2dOptions;
   dec = register_module("dec", torch::nn::ModuleList());
-  dec->push_back(torch::nn::ConvTranspose2d(Deconv(ch[3], ch[2], 2).stride(2)));
-  dec->push_back(torch::nn::ConvTranspose2d(Deconv(2 * ch[2], ch[1], 2).stride(2)));
-  dec->push_back(torch::nn::ConvTranspose2d(Deconv(2 * ch[1], ch[0], 3).stride(2)));
-  dec->push_back(
-      torch::nn::ConvTranspose2d(Deconv(2 * ch[0], config_.scales, 3).stride(1).padding(1)));
+  const std::int64_t dec_in[4] = {ch[3], 2 * ch[2], 2 * ch[1], 2 * ch[0]};
+  const std::int64_t dec_out[4] = {ch[2], ch[1], ch[0], config_.scales};
+  const std::int64_t dec_k[4] = {2, 2, 3, 3};
+  const std::int64_t dec_s[4] = {2, 2, 2, 1};
+  const std::int64_t dec_p[4] = {0, 0, 0, 1};
+  for (std::size_t l = 0; l < 4; ++l) {
+    dec_stride_[l] = dec_s[l];
+    dec_pad_[l] = dec_p[l];
+    dec->push_back(torch::nn::ConvTranspose2d(
+        Deconv(dec_in[l], dec_out[l], dec_k[l]).stride(dec_s[l]).padding(dec_p[l])));
+  }
 }
 
 namespace {
@@ -119,6 +212,14 @@ torch::Tensor crop(const torch::Tensor& z, std::int64_t start, std::int64_t size
 }  // namespace
 
 torch::Tensor MscredNetImpl::forward(const torch::Tensor& x, NetTrace* trace) {
+  return forward_impl(x, trace, false);
+}
+
+torch::Tensor MscredNetImpl::forward_fused(const torch::Tensor& x) {
+  return forward_impl(x, nullptr, true);
+}
+
+torch::Tensor MscredNetImpl::forward_impl(const torch::Tensor& x, NetTrace* trace, bool fused) {
   TORCH_CHECK(x.dim() == 5 && x.size(1) == config_.history && x.size(2) == config_.scales &&
                   x.size(3) == config_.n && x.size(4) == config_.n,
               "MSCRED input must be [B, ", config_.history, ", ", config_.scales, ", ", config_.n,
@@ -126,16 +227,16 @@ torch::Tensor MscredNetImpl::forward(const torch::Tensor& x, NetTrace* trace) {
   const auto b = x.size(0);
   const auto steps = x.size(1);
   const double chi = config_.chi > 0.0 ? config_.chi : static_cast<double>(steps);
-  const auto* hs = sizes_.size;
 
   // Encoder over all steps at once (the convs are shared over time), then per level a
   // ConvLSTM over the h steps in order and attention over its outputs.
   auto z = x.reshape({b * steps, config_.scales, config_.n, config_.n});
   std::vector<torch::Tensor> refined;
   for (std::size_t l = 0; l < 4; ++l) {
-    z = torch::selu(enc[l]->as<torch::nn::Conv2d>()->forward(z));
+    z = torch::selu(encode(l, z));
     auto seq = z.view({b, steps, z.size(1), z.size(2), z.size(3)});
-    auto states = lstm[l]->as<ConvLstm>()->forward(seq);
+    auto* cell = lstm[l]->as<ConvLstm>();
+    auto states = fused ? cell->forward_fused(seq) : cell->forward(seq);
     torch::Tensor alpha;
     refined.push_back(temporal_attention(states, chi, &alpha));
     if (trace != nullptr) {
@@ -145,9 +246,52 @@ torch::Tensor MscredNetImpl::forward(const torch::Tensor& x, NetTrace* trace) {
       trace->refined.push_back(refined.back());
     }
   }
+  return decode(refined, trace);
+}
 
+torch::Tensor MscredNetImpl::encode(std::size_t level, const torch::Tensor& z) {
+  auto* m = enc[level]->as<torch::nn::Conv2d>();
+  return conv2d(z, m->weight, m->bias, enc_stride_[level], enc_pad_[level], mkldnn_);
+}
+
+void MscredNetImpl::set_mkldnn(bool on) {
+  mkldnn_ = on && at::hasMKLDNN();
+  for (std::size_t l = 0; l < 4; ++l)
+    lstm[l]->as<ConvLstm>()->set_mkldnn(mkldnn_);
+}
+
+std::vector<torch::Tensor> MscredNetImpl::step_gates(const torch::Tensor& steps) {
+  TORCH_CHECK(steps.dim() == 4 && steps.size(1) == config_.scales && steps.size(2) == config_.n &&
+                  steps.size(3) == config_.n,
+              "MSCRED steps must be [N, ", config_.scales, ", ", config_.n, ", ", config_.n,
+              "], got ", steps.sizes());
+  std::vector<torch::Tensor> gates;
+  auto z = steps;
+  for (std::size_t l = 0; l < 4; ++l) {
+    z = torch::selu(encode(l, z));
+    gates.push_back(lstm[l]->as<ConvLstm>()->input_gates(z));
+  }
+  return gates;
+}
+
+torch::Tensor MscredNetImpl::forward_from_gates(const std::vector<torch::Tensor>& gates) {
+  TORCH_CHECK(gates.size() == 4, "forward_from_gates: need 4 levels, got ", gates.size());
+  const double chi = config_.chi > 0.0 ? config_.chi : static_cast<double>(config_.history);
+  std::vector<torch::Tensor> refined;
+  for (std::size_t l = 0; l < 4; ++l) {
+    TORCH_CHECK(gates[l].dim() == 5 && gates[l].size(1) == config_.history,
+                "forward_from_gates: level ", l, " gates must be [B, h, 4C, H, W], got ",
+                gates[l].sizes());
+    refined.push_back(temporal_attention(lstm[l]->as<ConvLstm>()->recur(gates[l]), chi, nullptr));
+  }
+  return decode(refined, nullptr);
+}
+
+torch::Tensor MscredNetImpl::decode(const std::vector<torch::Tensor>& refined, NetTrace* trace) {
+  const auto* hs = sizes_.size;
   auto deconv = [&](std::size_t l, const torch::Tensor& in) {
-    return dec[l]->as<torch::nn::ConvTranspose2d>()->forward(in);
+    auto* m = dec[l]->as<torch::nn::ConvTranspose2d>();
+    return conv_transpose2d(in, m->weight, m->bias, dec_stride_[l], dec_pad_[l], mkldnn_);
   };
   // Level 4 -> 3: full output 2*H4; drop the first row/col when H3 is odd.
   auto d = deconv(0, refined[3]);

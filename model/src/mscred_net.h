@@ -16,22 +16,52 @@ namespace mscred::model {
 //! One ConvLSTM layer. A single convolution over cat[x_t, h_{t-1}] gives the four gates
 //! in the order (i, j, f, o) of tf.contrib.rnn.ConvLSTMCell; no peepholes. Owned by the
 //! network; called from whichever thread runs the network's forward.
+//!
+//! The fused weight [4C, 2C, k, k] is one parameter (`conv`, the checkpoint's name), but
+//! the computation is split: W_x = weight[:, :C] (with the bias) acts on the input, W_h =
+//! weight[:, C:] on the hidden state. The input-to-state part of all steps is one conv
+//! (input_gates), and step 1 skips W_h because it starts from h = 0 (recur). This is the
+//! same sum as the fused conv (padding is per channel, so it splits too), in another order.
 class ConvLstmImpl : public torch::nn::Module {
  public:
   ConvLstmImpl(std::int64_t channels, std::int64_t kernel, double forget_bias);
 
   //! seq [B, T, C, H, W] -> hidden states [B, T, C, H, W], run over t = 0..T-1 in order
   //! from a zero state (a real recurrence: step t sees the state left by step t-1).
+  //! Split form: recur(input_gates(all steps)).
   torch::Tensor forward(const torch::Tensor& seq);
+  //! The same with one fused conv over cat[x_t, h_{t-1}] per step: the textbook form, kept
+  //! as the reference the split and streaming paths are tested against.
+  torch::Tensor forward_fused(const torch::Tensor& seq);
+
+  //! x [N, C, H, W] (any number of steps) -> W_x * x + b, [N, 4C, H, W].
+  torch::Tensor input_gates(const torch::Tensor& x);
+  //! gx [B, T, 4C, H, W] input-to-state gates of T consecutive steps -> hidden states
+  //! [B, T, C, H, W] from a zero state.
+  torch::Tensor recur(const torch::Tensor& gx);
+
+  std::int64_t channels() const { return channels_; }
+  //! Convolutions through oneDNN (at::mkldnn_convolution) instead of ATen's choice.
+  void set_mkldnn(bool on) { mkldnn_ = on; }
 
   torch::nn::Conv2d conv{nullptr};
 
  private:
   torch::Tensor pad_same(const torch::Tensor& z) const;
+  //! W_x and W_h as contiguous tensors. In inference (no grad) they are copied once and
+  //! reused until the weight changes (its version counter); with grad they are views, so
+  //! gradients reach `conv.weight`.
+  std::pair<torch::Tensor, torch::Tensor> split_weights();
 
   std::int64_t channels_;
   std::int64_t kernel_;
+  std::int64_t pad_;
   double forget_bias_;
+  torch::Tensor wx_cache_;
+  torch::Tensor wh_cache_;
+  std::int64_t cache_version_ = -1;
+  const void* cache_ptr_ = nullptr;
+  bool mkldnn_ = false;
 };
 TORCH_MODULE(ConvLstm);
 
@@ -55,22 +85,54 @@ class MscredNetImpl : public torch::nn::Module {
   //! x [B, h, scales, n, n] (oldest step first) -> reconstruction of the newest step
   //! [B, scales, n, n]. Fills `trace` when it is not null.
   torch::Tensor forward(const torch::Tensor& x, NetTrace* trace = nullptr);
+  //! The same network with the fused ConvLSTM cell (ConvLstm::forward_fused): the
+  //! reference for tests of the split and streaming computations.
+  torch::Tensor forward_fused(const torch::Tensor& x);
+
+  //! Streaming building blocks. steps [N, scales, n, n] (any steps of any windows) -> per
+  //! level the ConvLSTM input-to-state gates W_x * enc_l(x) + b, [N, 4C_l, H_l, H_l].
+  std::vector<torch::Tensor> step_gates(const torch::Tensor& steps);
+  //! Per level the gates of h consecutive steps [B, h, 4C_l, H_l, H_l] -> reconstruction of
+  //! the newest step [B, scales, n, n] (recurrence, attention, decoder).
+  torch::Tensor forward_from_gates(const std::vector<torch::Tensor>& gates);
 
   const ModelConfig& config() const { return config_; }
+  //! Every convolution (encoder, ConvLSTM, decoder as a conv over zero-inserted input)
+  //! through oneDNN when on; ATen's own choice (im2col + BLAS for small batch-1 inputs and
+  //! all transposed convs, oneDNN otherwise) when off. Same function either way (tested).
+  void set_mkldnn(bool on);
+  bool mkldnn() const { return mkldnn_; }
 
   torch::nn::ModuleList enc{nullptr};
   torch::nn::ModuleList lstm{nullptr};
   torch::nn::ModuleList dec{nullptr};
 
  private:
+  torch::Tensor decode(const std::vector<torch::Tensor>& refined, NetTrace* trace);
+  torch::Tensor encode(std::size_t level, const torch::Tensor& z);
+  torch::Tensor forward_impl(const torch::Tensor& x, NetTrace* trace, bool fused);
+
   ModelConfig config_;
   LevelSizes sizes_;
+  bool mkldnn_ = false;
+  std::int64_t enc_stride_[4] = {};
+  std::int64_t enc_pad_[4] = {};
+  std::int64_t dec_stride_[4] = {};
+  std::int64_t dec_pad_[4] = {};
 };
 TORCH_MODULE(MscredNet);
 
 //! Temporal attention: alpha_k = softmax_k(sum(H_k * H_T) / chi), refined = sum_k alpha_k H_k.
 //! hs [B, T, C, H, W] -> refined [B, C, H, W]; `alpha` receives [B, T] when not null.
 torch::Tensor temporal_attention(const torch::Tensor& hs, double chi, torch::Tensor* alpha);
+
+//! Convolutions with a switch to oneDNN (see MscredNetImpl::set_mkldnn). Square kernels,
+//! equal stride and padding in both dimensions.
+torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                     std::int64_t stride, std::int64_t pad, bool mkldnn);
+torch::Tensor conv_transpose2d(const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b, std::int64_t stride, std::int64_t pad,
+                               bool mkldnn);
 
 //! Loss used in training: squared error of the newest step's reconstruction, averaged.
 torch::Tensor reconstruction_loss(const torch::Tensor& reconstruction, const torch::Tensor& x);

@@ -55,10 +55,43 @@ class Detector {
   std::vector<pipeline::Detection> score(const float* windows, std::size_t batch,
                                          std::vector<float>* residuals_out = nullptr);
 
+  // ---- Streaming inference (per-stream cache, see docs/model.md "Streaming cache") ----
+  //! Counters of the stream cache since load.
+  struct StreamStats {
+    std::uint64_t hits = 0;       //!< windows that reused their stream's last h-1 steps
+    std::uint64_t misses = 0;     //!< windows computed in full
+    std::uint64_t evictions = 0;  //!< streams dropped (least recently used) to stay in bound
+    std::size_t streams = 0;      //!< streams cached now
+    std::size_t max_streams = 0;  //!< the bound (0 = cache off)
+    std::size_t bytes_per_stream = 0;
+  };
+
+  //! Like reconstruct(), for windows of streams (entities): `stream_ids[b]` names window
+  //! b's stream. Equal to reconstruct() within float tolerance; faster when a stream's
+  //! window follows the previous one (its first h-1 steps are bit-identical to the cached
+  //! last h-1), because those steps' encoder and input-to-state gates are reused.
+  void reconstruct_stream(const float* windows, std::size_t batch, const std::uint64_t* stream_ids,
+                          float* out);
+  //! Streaming counterpart of residuals().
+  void residuals_stream(const float* windows, std::size_t batch, const std::uint64_t* stream_ids,
+                        float* out);
+  //! Streaming counterpart of score().
+  std::vector<pipeline::Detection> score_stream(const float* windows, std::size_t batch,
+                                                const std::uint64_t* stream_ids,
+                                                std::vector<float>* residuals_out = nullptr);
+  //! Drops a stream's cache (entity reset or removed). Unknown ids are ignored.
+  void forget_stream(std::uint64_t stream_id);
+  //! Bounds the cache to `max_streams` streams (default 256); 0 turns it off (the stream
+  //! calls then compute every window in full).
+  void set_stream_cache_limit(std::size_t max_streams);
+  StreamStats stream_stats() const;
+
   struct Impl;  //!< opaque; defined in detector.cc
 
  private:
   explicit Detector(std::unique_ptr<Impl> impl);
+  std::vector<pipeline::Detection> detect_all(const std::vector<float>& residuals,
+                                              std::size_t batch) const;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,81 @@
+#pragma once
+// Streaming inference with a per-stream cache of ConvLSTM input-to-state gates. Private to
+// model/ (LibTorch). See docs/model.md, "Streaming cache".
+//
+// In a stream, consecutive windows share h - 1 of their h steps. What one step contributes
+// that does not depend on where the window starts is its encoder output and the ConvLSTM's
+// input-to-state gates W_x * enc_l(x_t) + b of every level; those are kept per stream for the
+// last h - 1 steps. A new window then costs the encoder and W_x of its newest step only; the
+// recurrence (W_h of steps 2..h), attention and decoder run as in the plain forward.
+//
+// Validity does not rest on bookkeeping: the cache also holds the raw input matrices of the
+// steps it covers, and a window reuses it only when its first h - 1 steps are bit-identical
+// (memcmp) to them. Otherwise (first window of a stream, a gap, a reset, another stream's
+// id) the whole window is computed and the cache refilled from it.
+
+#include <torch/torch.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <unordered_map>
+#include <vector>
+
+#include "mscred_net.h"
+
+namespace mscred::model {
+
+struct StreamCacheStats {
+  std::uint64_t hits = 0;       //!< windows that reused h - 1 cached steps
+  std::uint64_t misses = 0;     //!< windows computed in full (no or non-matching cache)
+  std::uint64_t evictions = 0;  //!< streams dropped to stay within max_streams
+  std::size_t streams = 0;      //!< streams cached now
+};
+
+//! Owns the cache; uses (does not own) the network, which must stay alive and in eval mode.
+//! Not thread-safe: one caller at a time, like the network.
+class StreamEngine {
+ public:
+  //! `max_streams` bounds memory (least recently used streams are evicted); 0 disables
+  //! caching (every window is a miss and nothing is stored).
+  StreamEngine(MscredNet net, torch::Device device, std::size_t max_streams);
+
+  //! windows [batch, h, scales, n, n] on the host (oldest step first), stream_ids[batch] ->
+  //! reconstructions [batch, scales, n, n] on the host (contiguous float). A stream id may
+  //! appear more than once in a batch: each window is checked against the cache as it was
+  //! before the call, and the cache keeps the last one.
+  torch::Tensor reconstruct(const float* windows, std::size_t batch,
+                            const std::uint64_t* stream_ids);
+
+  void forget(std::uint64_t stream_id);
+  void clear();
+  void set_max_streams(std::size_t max_streams);
+  std::size_t max_streams() const { return max_streams_; }
+  const StreamCacheStats& stats() const { return stats_; }
+  //! Bytes held per cached stream: (h-1) * [scales*n*n + sum_l 4*C_l*H_l^2] floats.
+  std::size_t bytes_per_stream() const;
+
+ private:
+  struct Entry {
+    std::vector<float> raw;            //!< steps 2..h of the last window, [h-1, scales, n, n]
+    std::vector<torch::Tensor> gates;  //!< per level [h-1, 4C_l, H_l, H_l] (device)
+    std::list<std::uint64_t>::iterator lru;
+  };
+
+  void store(std::uint64_t id, const float* window, const std::vector<torch::Tensor>& gates,
+             std::int64_t b);
+  void evict_to(std::size_t keep);
+
+  MscredNet net_;
+  torch::Device device_;
+  std::size_t max_streams_;
+  std::int64_t history_;
+  std::size_t step_floats_;  //!< scales * n * n
+  std::size_t bytes_per_stream_ = 0;
+  std::unordered_map<std::uint64_t, Entry> entries_;
+  std::list<std::uint64_t> lru_;  //!< most recent first
+  StreamCacheStats stats_;
+  torch::Tensor pinned_;  //!< page-locked staging buffer (CUDA only)
+};
+
+}  // namespace mscred::model

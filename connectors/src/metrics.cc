@@ -34,6 +34,14 @@ Metrics::Metrics(size_t max_entities)
                 .Name("mscred_steps_scored_total")
                 .Help("Steps (signature windows) scored by the model.")
                 .Register(r);
+  cache_hits_ = &BuildCounter()
+                     .Name("mscred_stream_cache_hits_total")
+                     .Help("Windows that reused their entity's cached steps (stream cache).")
+                     .Register(r);
+  cache_misses_ = &BuildCounter()
+                       .Name("mscred_stream_cache_misses_total")
+                       .Help("Windows computed in full (no matching stream cache).")
+                       .Register(r);
   alerts_ = &BuildCounter()
                  .Name("mscred_alerts_total")
                  .Help("Alerts handed to the sinks, by severity.")
@@ -118,6 +126,18 @@ prometheus::Counter& Metrics::steps_counter(const std::string& model) {
   auto& slot = steps_cache_[model];
   if (slot == nullptr) slot = &steps_->Add({{"model", model}});
   return *slot;
+}
+
+void Metrics::add_stream_cache(const std::string& model, uint64_t hits, uint64_t misses) {
+  if (hits == 0 && misses == 0) return;
+  std::lock_guard lock(mutex_);
+  auto& slot = stream_cache_[model];
+  if (slot.first == nullptr) {
+    slot.first = &cache_hits_->Add({{"model", model}});
+    slot.second = &cache_misses_->Add({{"model", model}});
+  }
+  slot.first->Increment(static_cast<double>(hits));
+  slot.second->Increment(static_cast<double>(misses));
 }
 
 void Metrics::alert(const std::string& severity) {

@@ -218,10 +218,14 @@ void read_models(const Reader& r, const YAML::Node& root, Config& c) {
   for (size_t i = 0; i < list.size(); ++i) {
     const YAML::Node n = list[i];
     std::string p = "models[" + std::to_string(i) + "]";
-    r.check_keys(n, p, {"name", "path", "fake"});
+    r.check_keys(n, p, {"name", "path", "fake", "stream_cache", "stream_cache_mb"});
     ModelConfig m;
     r.get(n, p, "name", m.name);
     r.get(n, p, "path", m.path);
+    r.get(n, p, "stream_cache", m.stream_cache);
+    r.get(n, p, "stream_cache_mb", m.stream_cache_streams);
+    require(r, m.stream_cache_streams >= 1, n["stream_cache_mb"], p + ".stream_cache_streams",
+            "must be >= 1 (set stream_cache: false to turn it off)");
     require(r, !m.name.empty(), n, p + ".name", "is required");
     require(r, names.insert(m.name).second, n["name"], p + ".name",
             "duplicate model name '" + m.name + "'");

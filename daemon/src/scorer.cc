@@ -1,5 +1,6 @@
 #include "mscred/daemon/scorer.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "mscred/connectors/log.h"
@@ -21,8 +22,9 @@ namespace {
 // thresholds. Owned and called by the worker thread.
 class DetectorScorer : public StepScorer {
  public:
-  explicit DetectorScorer(std::unique_ptr<model::Detector> detector)
-      : detector_(std::move(detector)) {
+  DetectorScorer(std::unique_ptr<model::Detector> detector, bool stream_cache, size_t cache_streams)
+      : detector_(std::move(detector)), stream_cache_(stream_cache) {
+    detector_->set_stream_cache_limit(stream_cache ? cache_streams : 0);
     const model::ModelInfo& m = detector_->info();
     info_.layout = WindowLayout::kSignatures;
     info_.normaliser = m.normaliser;
@@ -37,9 +39,28 @@ class DetectorScorer : public StepScorer {
   }
 
   const ScorerInfo& info() const override { return info_; }
+  size_t cache_streams() const { return cache_streams_; }
+  const model::Detector& detector() const { return *detector_; }
 
   std::vector<StepOutcome> score(const float* windows, size_t batch) override {
-    std::vector<pipeline::Detection> detections = detector_->score(windows, batch);
+    return outcomes(detector_->score(windows, batch));
+  }
+
+  std::vector<StepOutcome> score_streams(const float* windows, size_t batch,
+                                         const uint64_t* stream_ids) override {
+    if (!stream_cache_) return score(windows, batch);
+    return outcomes(detector_->score_stream(windows, batch, stream_ids));
+  }
+
+  void forget_stream(uint64_t stream_id) override { detector_->forget_stream(stream_id); }
+
+  CacheCounters cache_counters() const override {
+    const auto s = detector_->stream_stats();
+    return {s.hits, s.misses};
+  }
+
+ private:
+  static std::vector<StepOutcome> outcomes(const std::vector<pipeline::Detection>& detections) {
     std::vector<StepOutcome> out(detections.size());
     for (size_t b = 0; b < detections.size(); ++b) {
       const pipeline::Detection& d = detections[b];
@@ -58,8 +79,9 @@ class DetectorScorer : public StepScorer {
     return out;
   }
 
- private:
   std::unique_ptr<model::Detector> detector_;
+  bool stream_cache_;
+  size_t cache_streams_ = 0;
   ScorerInfo info_;
 };
 
@@ -75,7 +97,8 @@ std::unique_ptr<StepScorer> load_scorer(const ModelConfig& model, const Config& 
 #ifdef MSCRED_HAVE_MODEL
   auto detector = model::Detector::load(
       model.path, model::DeviceOptions{config.worker.device, config.worker.threads});
-  auto scorer = std::make_unique<DetectorScorer>(std::move(detector));
+  auto scorer = std::make_unique<DetectorScorer>(std::move(detector), model.stream_cache,
+                                                 model.stream_cache_mb);
   // The checkpoint's signature and scoring settings win: they are what the model was
   // trained and thresholded with. Say so when the config disagrees.
   const ScorerInfo& info = scorer->info();
@@ -85,6 +108,13 @@ std::unique_ptr<StepScorer> load_scorer(const ModelConfig& model, const Config& 
         "model '{}' ({}): using the checkpoint's signature config (step {}, history {}), "
         "not the pipeline section's",
         model.name, model.path, info.step, info.history);
+  }
+  if (model.stream_cache) {
+    connectors::logger("worker")->info(
+        "model '{}': stream cache for up to {} entities ({:.1f} MiB each, stream_cache_mb {})",
+        model.name, scorer->cache_streams(),
+        static_cast<double>(scorer->detector().stream_stats().bytes_per_stream) / (1 << 20),
+        model.stream_cache_mb);
   }
   return scorer;
 #else

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <sstream>
 
@@ -69,7 +70,8 @@ struct Worker::Model {
   std::vector<PendingStep> pending;
   Clock::time_point first_pending{};
   prometheus::Counter* steps_counter = nullptr;
-  uint64_t generation = 0;  // bumped when a reload changes the window layout
+  uint64_t generation = 0;               // bumped when a reload changes the window layout
+  StepScorer::CacheCounters cache_seen;  // scorer's cache counters already exported
 };
 
 struct Worker::Entity {
@@ -77,6 +79,7 @@ struct Worker::Entity {
   Model* model = nullptr;
   uint64_t generation = 0;
   std::unique_ptr<EntityState> state;
+  uint64_t stream_id = 0;  // names this state to the scorer's stream cache; new per state
   bool has_ts = false;
   double last_ts = 0.0;
   std::vector<double> last_row;  // for missing = hold_last
@@ -87,6 +90,7 @@ struct Worker::Entity {
 
 struct Worker::PendingStep {
   std::string entity;
+  uint64_t stream_id = 0;
   double step_ts = 0.0;
   std::vector<float> window;
   std::vector<AckToken> acks;
@@ -94,6 +98,9 @@ struct Worker::PendingStep {
 };
 
 namespace {
+// Stream ids are unique in the process, so a recreated entity never inherits a cache.
+std::atomic<uint64_t> next_stream_id{1};
+
 std::string host_name() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
@@ -284,6 +291,7 @@ Worker::Entity* Worker::entity_for(const Record& record) {
   e->model = model;
   e->generation = model->generation;
   e->state = make_entity_state(model->scorer->info());
+  e->stream_id = next_stream_id.fetch_add(1);
   Entity* raw = e.get();
   entities_.emplace(record.entity, std::move(e));
   connectors::logger("worker")->debug("new entity '{}' on model '{}'", record.entity, model_name);
@@ -294,6 +302,8 @@ void Worker::handle(Record& record) {
   if (record.kind == Record::Kind::kResetEntity) {
     // Its partition moved away: forget the state; if it comes back it warms again.
     // Unacknowledged records belong to the revoked partition and are re-read elsewhere.
+    auto it = entities_.find(record.entity);
+    if (it != entities_.end()) it->second->model->scorer->forget_stream(it->second->stream_id);
     entities_.erase(record.entity);
     return;
   }
@@ -309,6 +319,7 @@ void Worker::handle(Record& record) {
   if (e->generation != e->model->generation) {
     // The model was reloaded with another layout: start the entity's windows again.
     e->state = make_entity_state(e->model->scorer->info());
+    e->stream_id = next_stream_id.fetch_add(1);
     e->generation = e->model->generation;
     for (const auto& t : e->unacked)
       connectors::ack(t);
@@ -352,6 +363,7 @@ void Worker::handle(Record& record) {
   Model& m = *e->model;
   PendingStep step;
   step.entity = e->name;
+  step.stream_id = e->stream_id;
   step.step_ts = record.ts;
   step.window.resize(m.scorer->info().window_floats);
   e->state->window(step.window.data());
@@ -375,8 +387,11 @@ void Worker::score_batch(Model& m) {
   const ScorerInfo& info = m.scorer->info();
   const size_t batch = m.pending.size();
   thread_local std::vector<float> windows;
+  thread_local std::vector<uint64_t> stream_ids;
   windows.resize(batch * info.window_floats);
+  stream_ids.resize(batch);
   for (size_t i = 0; i < batch; ++i) {
+    stream_ids[i] = m.pending[i].stream_id;
     std::copy(m.pending[i].window.begin(), m.pending[i].window.end(),
               windows.begin() + static_cast<long>(i * info.window_floats));
   }
@@ -384,7 +399,7 @@ void Worker::score_batch(Model& m) {
   auto t0 = Clock::now();
   std::vector<StepOutcome> outcomes;
   try {
-    outcomes = m.scorer->score(windows.data(), batch);
+    outcomes = m.scorer->score_streams(windows.data(), batch, stream_ids.data());
   } catch (const std::exception& ex) {
     // Not acknowledged: Kafka re-delivers these after a restart.
     connectors::logger("worker")->error("model '{}': inference of {} steps failed: {}",
@@ -396,6 +411,10 @@ void Worker::score_batch(Model& m) {
   stats_.batches.fetch_add(1);
   if (metrics_ != nullptr) {
     metrics_->observe_inference(std::chrono::duration<double>(t1 - t0).count());
+    const auto seen = m.scorer->cache_counters();
+    metrics_->add_stream_cache(info.model_id, seen.hits - m.cache_seen.hits,
+                               seen.misses - m.cache_seen.misses);
+    m.cache_seen = seen;
   }
 
   for (size_t i = 0; i < batch && i < outcomes.size(); ++i) {
@@ -460,6 +479,7 @@ void Worker::reload_models() {
     bool same_layout = old_info.sensors == new_info.sensors && old_info.scales == new_info.scales &&
                        old_info.window_floats == new_info.window_floats;
     m->scorer = std::move(fresh);
+    m->cache_seen = {};
     m->index = connectors::SensorIndex(m->scorer->info().sensors);
     if (!same_layout) ++m->generation;
     if (metrics_ != nullptr) {

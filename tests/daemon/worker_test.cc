@@ -215,5 +215,67 @@ TEST(WorkerTest, FailedReloadKeepsTheLoadedModel) {
   EXPECT_EQ(w.stats().steps_scored.load(), 1u);
 }
 
+// Records the stream ids the worker passes and the ones it tells the scorer to forget.
+class StreamRecordingScorer : public StepScorer {
+ public:
+  explicit StreamRecordingScorer(std::unique_ptr<StepScorer> inner) : inner_(std::move(inner)) {}
+  const ScorerInfo& info() const override { return inner_->info(); }
+  std::vector<StepOutcome> score(const float* w, size_t batch) override {
+    plain_calls++;
+    return inner_->score(w, batch);
+  }
+  std::vector<StepOutcome> score_streams(const float* w, size_t batch,
+                                         const uint64_t* ids) override {
+    for (size_t i = 0; i < batch; ++i)
+      seen.push_back(ids[i]);
+    return inner_->score(w, batch);
+  }
+  void forget_stream(uint64_t id) override { forgotten.push_back(id); }
+
+  std::vector<uint64_t> seen;
+  std::vector<uint64_t> forgotten;
+  int plain_calls = 0;
+
+ private:
+  std::unique_ptr<StepScorer> inner_;
+};
+
+TEST(WorkerTest, PassesStableStreamIdsAndForgetsResetEntities) {
+  Config c = small_config();
+  c.worker.max_batch = 1;  // one step per inference: the order of ids is the step order
+  RecordQueue q(256);
+  StreamRecordingScorer* scorer = nullptr;
+  auto loader = [&](const ModelConfig& m, const Config& cc) -> std::unique_ptr<StepScorer> {
+    auto s = std::make_unique<StreamRecordingScorer>(load_scorer(m, cc));
+    scorer = s.get();
+    return s;
+  };
+  Worker w(c, q, {}, nullptr, loader);
+  w.start();
+  // Samples 0..5 of x and y: steps end at 3 and 5 for each (window 4 rows, step 2).
+  for (int i = 0; i < 6; ++i) {
+    for (const char* e : {"x", "y"})
+      q.push(sample(e, i, {0, 0, 0}));
+  }
+  Record reset;
+  reset.kind = Record::Kind::kResetEntity;
+  reset.entity = "x";
+  q.push(std::move(reset));
+  for (int i = 10; i < 14; ++i)
+    q.push(sample("x", i, {0, 0, 0}));  // x again, from scratch: one step at 13
+  ASSERT_TRUE(drain(w));
+  ASSERT_NE(scorer, nullptr);
+  ASSERT_EQ(scorer->seen.size(), 5u);
+  EXPECT_EQ(scorer->plain_calls, 0);
+  const uint64_t x = scorer->seen[0];
+  const uint64_t y = scorer->seen[1];
+  EXPECT_NE(x, y);
+  EXPECT_EQ(scorer->seen[2], x);  // x's second step: same stream
+  EXPECT_EQ(scorer->seen[3], y);
+  EXPECT_EQ(scorer->forgotten, (std::vector<uint64_t>{x}));
+  EXPECT_NE(scorer->seen[4], x);  // a reset entity is a new stream
+  EXPECT_NE(scorer->seen[4], y);
+}
+
 }  // namespace
 }  // namespace mscred::daemon

@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,9 @@ class Metrics {
   //! the bound.
   bool set_score(const std::string& entity, int scale, double score, double threshold);
   void observe_inference(double seconds);
+  //! Adds to mscred_stream_cache_hits_total / _misses_total{model} (windows that reused
+  //! their entity's cached steps / were computed in full).
+  void add_stream_cache(const std::string& model, uint64_t hits, uint64_t misses);
   void observe_end_to_end(double seconds);
   void set_queue(size_t depth, size_t capacity);
   void set_model_info(const std::string& model, const std::string& version, size_t sensors,
@@ -59,6 +63,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* samples_;
   prometheus::Family<prometheus::Counter>* rejected_;
   prometheus::Family<prometheus::Counter>* steps_;
+  prometheus::Family<prometheus::Counter>* cache_hits_;
+  prometheus::Family<prometheus::Counter>* cache_misses_;
   prometheus::Family<prometheus::Counter>* alerts_;
   prometheus::Family<prometheus::Gauge>* score_;
   prometheus::Family<prometheus::Gauge>* threshold_;
@@ -75,6 +81,7 @@ class Metrics {
   std::map<std::string, prometheus::Counter*> sample_cache_;
   std::map<std::pair<std::string, int>, prometheus::Counter*> reject_cache_;
   std::map<std::string, prometheus::Counter*> steps_cache_;
+  std::map<std::string, std::pair<prometheus::Counter*, prometheus::Counter*>> stream_cache_;
   std::map<std::pair<std::string, int>, std::pair<prometheus::Gauge*, prometheus::Gauge*>>
       score_cache_;
   std::unordered_map<std::string, bool> labelled_entities_;

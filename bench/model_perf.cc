@@ -16,6 +16,7 @@
 //   quit
 // Answers: {"times": [...seconds per call...], ...}. Threads: torch::set_num_threads from
 // argv[1] (also what OPENBLAS_NUM_THREADS should be set to by the caller).
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -97,6 +98,27 @@ int main(int argc, char** argv) {
     in >> cmd;
     try {
       if (cmd == "quit") break;
+      if (cmd == "profile") {
+        // profile <batch> <reps> <trace.json>: streaming calls under the autograd profiler.
+        std::int64_t batch = 1;
+        int reps = 1;
+        std::string path;
+        in >> batch >> reps >> path;
+        torch::NoGradGuard no_grad;
+        std::vector<std::uint64_t> ids(static_cast<std::size_t>(batch));
+        for (std::size_t i = 0; i < ids.size(); ++i)
+          ids[i] = i;
+        {
+          torch::autograd::profiler::RecordProfile guard(path);
+          for (int r = 0; r < reps; ++r) {
+            if (s.next_step + 5 > s.steps.size(1)) s.next_step = 0;
+            auto w = s.steps.narrow(0, 0, batch).narrow(1, s.next_step++, 5).contiguous();
+            s.engine->reconstruct(w.data_ptr<float>(), static_cast<std::size_t>(batch), ids.data());
+          }
+        }
+        std::cout << "{\"profiled\": " << reps << "}" << std::endl;
+        continue;
+      }
       if (cmd == "mkldnn") {
         int on = 0;
         in >> on;

@@ -173,6 +173,38 @@ TEST_F(TrainDetectTest, LoadedModelReproducesTheStoredThresholds) {
   EXPECT_DOUBLE_EQ(info.thresholds.tau_total, info.score.beta * max_total);
 }
 
+TEST_F(TrainDetectTest, StreamScoringEqualsPlainScoringAndReusesTheCache) {
+  // An entity's windows from the streaming pipeline: the cached path gives the plain
+  // path's residuals and detections; every window after the first is a cache hit.
+  auto det = Detector::load(*path_, DeviceOptions{"cpu", 1});
+  const auto& info = det->info();
+  pipeline::EntityState state(info.normaliser, info.signature);
+  const auto values = sinusoids(300, 0, false);
+  std::vector<float> window(state.window_size());
+  std::size_t windows = 0;
+  const std::uint64_t id = 42;
+  for (std::size_t t = 0; t < 300; ++t) {
+    if (!state.push(double(t), values.data() + t * kSensors)) continue;
+    state.window(window.data());
+    std::vector<float> plain;
+    std::vector<float> streamed;
+    const auto a = det->score(window.data(), 1, &plain).front();
+    const auto b = det->score_stream(window.data(), 1, &id, &streamed).front();
+    ASSERT_EQ(plain.size(), streamed.size());
+    for (std::size_t i = 0; i < plain.size(); ++i)
+      ASSERT_NEAR(plain[i], streamed[i], 1e-5) << "window " << windows << " element " << i;
+    EXPECT_EQ(a.detected, b.detected);
+    ++windows;
+  }
+  ASSERT_GT(windows, 5u);
+  const auto st = det->stream_stats();
+  EXPECT_EQ(st.misses, 1u);
+  EXPECT_EQ(st.hits, windows - 1);
+  EXPECT_EQ(st.streams, 1u);
+  det->forget_stream(id);
+  EXPECT_EQ(det->stream_stats().streams, 0u);
+}
+
 TEST_F(TrainDetectTest, TwoLoadsGiveIdenticalOutputsAndBatchEqualsSingle) {
   auto a = Detector::load(*path_, DeviceOptions{"cpu", 1});
   auto b = Detector::load(*path_, DeviceOptions{"auto", 1});

@@ -32,9 +32,9 @@ EPOCHS=${EPOCHS:-1}
 ENTITIES=${ENTITIES:-100}
 BATCHES=${BATCHES:-"1 8 32 128"}
 WAITS=${WAITS:-"0 5 20 50"}
-BURST=${BURST:-50}          # samples per entity in the saturated run: 3 steps each
-RATE=${RATE:-200}           # samples/s in total in the paced run (2 per entity)
-DURATION=${DURATION:-25}
+BURST=${BURST:-40}          # samples per entity in the saturated run: 2 steps each
+RATE=${RATE:-100}           # samples/s in total in the paced run (1 per entity)
+DURATION=${DURATION:-45}
 DRAIN=${DRAIN:-120}
 THREADS=${THREADS:-1}
 TCP_PORT=${TCP_PORT:-17983}
@@ -68,8 +68,9 @@ logging: {level: warn}
 YAML
   "$MSCREDD" --config "$cfg" 2>"$OUT/$name.err" &
   local pid=$!
-  for _ in $(seq 200); do
-    curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" >/dev/null 2>&1 && break
+  for _ in $(seq 600); do
+    # Ready once the model is loaded and the sources listen (/metrics answers earlier).
+    curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" 2>/dev/null | grep -q '^mscred_ready 1' && break
     sleep 0.1
   done
   python3 bench/e2e_latency.py --data "$DATA" --skip-rows "$TRAIN_ROWS" --entities "$ENTITIES" \
@@ -85,7 +86,7 @@ for b in $BATCHES; do
   for w in $WAITS; do
     run "sat-b$b-w$w" "$b" "$w" 0 60 "$BURST"
     run "paced-b$b-w$w" "$b" "$w" "$RATE" "$DURATION" 0
-    python3 - "$OUT/sat-b$b-w$w.json" "$OUT/paced-b$b-w$w.json" "$b" "$w" <<'PY'
+    python3 - "$OUT/sat-b$b-w$w.json" "$OUT/paced-b$b-w$w.json" "$b" "$w" <<'PY' || true
 import json, sys
 sat, paced = (json.load(open(p)) for p in sys.argv[1:3])
 note = lambda r: "" if r["steps_scored"] >= r["steps_expected"] else \

@@ -22,7 +22,7 @@ struct ChildRun {
 // (a printf format of the command that takes the config and the CSV path) and collects
 // its log.
 ChildRun run_with_threads(const std::string& name, int threads, const std::string& env,
-                     const std::string& args_fmt) {
+                          const std::string& args_fmt) {
   const std::string dir = ::testing::TempDir();
   const std::string config = dir + name + ".yaml";
   const std::string csv = dir + name + ".csv";
@@ -72,7 +72,7 @@ TEST(BlasThreadsIntegrationTest, MscreddPinsOpenBlasToWorkerThreads) {
 TEST(BlasThreadsIntegrationTest, ExplicitEnvironmentWinsAndIsLogged) {
   if (access(binary("mscred").c_str(), X_OK) != 0) GTEST_SKIP() << "mscred not built";
   ChildRun r = run_with_threads("pin_env", 1, "OPENBLAS_NUM_THREADS=2",
-                           binary("mscred") + " replay -c %s -i %s --entity e");
+                                binary("mscred") + " replay -c %s -i %s --entity e");
   ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << r.pinning_line;
   if (r.pinning_line.find("not loaded") != std::string::npos) GTEST_SKIP() << "no OpenBLAS";
   EXPECT_NE(r.pinning_line.find("OpenBLAS threads 2 (OPENBLAS_NUM_THREADS=2 from the environment"),

@@ -57,6 +57,8 @@ def main():
     ap.add_argument("--entities", type=int, required=True)
     ap.add_argument("--rate", type=float, default=200.0, help="samples/s in total, 0 = max")
     ap.add_argument("--duration", type=float, default=30.0)
+    ap.add_argument("--per-entity", type=int, default=0,
+                    help="stop after this many samples per entity (0 = only the duration)")
     ap.add_argument("--drain", type=float, default=20.0)
     ap.add_argument("--window", type=int, required=True, help="samples of the first step")
     ap.add_argument("--step", type=int, required=True)
@@ -74,9 +76,11 @@ def main():
     tick = 0.01
     while True:
         now = time.time()
-        if now - t0 >= a.duration:
+        if now - t0 >= a.duration or (a.per_entity and n >= a.per_entity * E):
             break
         target = int((now - t0) * a.rate) + 1 if a.rate > 0 else n + 10 * E
+        if a.per_entity:
+            target = min(target, a.per_entity * E)
         chunk = []
         while n < target:
             e = n % E

@@ -63,7 +63,8 @@ EOF
   "$MSCREDD" --config "$cfg" 2>"$OUT/mscredd-$e.err" &
   pid=$!
   for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" >/dev/null 2>&1 && break
+    # Ready once the model is loaded and the sources listen (/metrics answers earlier).
+    curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" 2>/dev/null | grep -q '^mscred_ready 1' && break
     sleep 0.1
   done
   rc=0

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "mscred/connectors/log.h"
+#include "mscred/daemon/blas_threads.h"
 #include "mscred/daemon/config.h"
 #include "mscred/daemon/daemon.h"
 #include "mscred/daemon/sd_notify.h"
@@ -62,6 +63,8 @@ int main(int argc, char** argv) {
   }
   d::configure_logging(config.logging);
   auto log = mscred::connectors::logger("daemon");
+  // Before any model runs: OpenBLAS's pool sized like LibTorch's (blas_threads.h).
+  log->info("{}", d::pin_blas_threads(config.worker.threads).describe());
 
   d::Daemon daemon(config);
   try {

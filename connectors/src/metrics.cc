@@ -77,6 +77,14 @@ Metrics::Metrics(size_t max_entities)
                          .Register(r)
                          .Add({});
   model_info_ = &BuildGauge().Name("mscred_model_info").Help("Loaded model (value 1).").Register(r);
+  model_capacity_ = &BuildGauge()
+                         .Name("mscred_model_capacity_steps_per_second")
+                         .Help("Steps/s the model scored at worker.max_batch, measured at load.")
+                         .Register(r);
+  model_required_ = &BuildGauge()
+                         .Name("mscred_model_required_steps_per_second")
+                         .Help("Steps/s the declared load needs (entities x rate / step).")
+                         .Register(r);
   entities_ = &BuildGauge()
                    .Name("mscred_entities")
                    .Help("Entities with streaming state.")
@@ -180,6 +188,11 @@ void Metrics::observe_end_to_end(double seconds) {
 void Metrics::set_queue(size_t depth, size_t capacity) {
   queue_depth_->Set(static_cast<double>(depth));
   queue_capacity_->Set(static_cast<double>(capacity));
+}
+
+void Metrics::set_model_capacity(const std::string& model, double steps_per_s, double required) {
+  model_capacity_->Add({{"model", model}}).Set(steps_per_s);
+  model_required_->Add({{"model", model}}).Set(required);
 }
 
 void Metrics::set_model_info(const std::string& model, const std::string& version, size_t sensors,

@@ -16,10 +16,11 @@ constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 // Control bytes other than tab/CR cannot occur in a text record; catching them first
 // gives binary garbage its own reason instead of a confusing JSON error.
 bool has_control_bytes(std::string_view line) {
-  for (unsigned char c : line) {
-    if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) return true;
-  }
-  return false;
+  // Branch-free over the whole line, so the compiler vectorises it.
+  unsigned bad = 0;
+  for (unsigned char c : line)
+    bad |= static_cast<unsigned>((c < 0x20) & (c != '\t') & (c != '\r')) | (c == 0x7f);
+  return bad != 0;
 }
 
 std::string_view trim(std::string_view s) {
@@ -146,12 +147,71 @@ const char* reject_reason_name(RejectReason reason) {
 
 struct RecordParser::Impl {
   simdjson::ondemand::parser parser;
+  simdjson::dom::parser dom;
   std::string padded;  // line copy with SIMDJSON_PADDING spare bytes
   size_t last_named = 0;
 };
 
-RecordParser::RecordParser(size_t max_line_bytes)
-    : impl_(std::make_unique<Impl>()), max_line_bytes_(max_line_bytes) {}
+namespace {
+
+// A DOM number as the On Demand path would take it: finite, within float range.
+bool dom_number(simdjson::dom::element value, double& out) {
+  if (!value.is_number() || value.get_double().get(out)) return false;
+  return std::isfinite(out) && std::fabs(out) <= std::numeric_limits<float>::max();
+}
+
+// The fast path: true when `buf` is a well-formed record with every field valid, and then
+// `out` holds it exactly as parse_json_on_demand() would have filled it. false for
+// anything else (including duplicate keys, which On Demand resolves in its own way): the
+// caller re-parses with On Demand, which classifies the problem. `out` was cleared.
+bool parse_json_dom(simdjson::dom::parser& dom, const std::string& buf, size_t length,
+                    size_t expect_named, Record& out) {
+  simdjson::dom::element root;
+  if (dom.parse(buf.data(), length, false).get(root)) return false;
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) return false;
+  bool have_entity = false, have_ts = false, have_values = false;
+  for (simdjson::dom::key_value_pair field : object) {
+    if (field.key == "entity") {
+      std::string_view entity;
+      if (have_entity || field.value.get_string().get(entity) || entity.empty()) return false;
+      out.entity.assign(entity);
+      have_entity = true;
+    } else if (field.key == "ts") {
+      if (have_ts || !dom_number(field.value, out.ts)) return false;
+      have_ts = true;
+    } else if (field.key == "values") {
+      if (have_values) return false;
+      have_values = true;
+      simdjson::dom::array array;
+      simdjson::dom::object sensors;
+      if (!field.value.get_array().get(array)) {
+        out.values.reserve(array.size());
+        for (simdjson::dom::element v : array) {
+          double d = 0.0;
+          if (!dom_number(v, d)) return false;
+          out.values.push_back(d);
+        }
+      } else if (!field.value.get_object().get(sensors)) {
+        out.is_named = true;
+        out.named.reserve(expect_named);
+        for (simdjson::dom::key_value_pair sensor : sensors) {
+          double d = 0.0;
+          if (!dom_number(sensor.value, d)) return false;
+          out.named.emplace_back(sensor.key, d);
+        }
+      } else {
+        return false;
+      }
+    }
+  }
+  return have_entity && have_ts && have_values;
+}
+
+}  // namespace
+
+RecordParser::RecordParser(size_t max_line_bytes, JsonPath path)
+    : impl_(std::make_unique<Impl>()), max_line_bytes_(max_line_bytes), path_(path) {}
 
 RecordParser::~RecordParser() = default;
 
@@ -169,11 +229,30 @@ ParseStatus RecordParser::parse_json(std::string_view line, Record& out) {
   if (trim(line).empty()) return fail(RejectReason::kEmpty, "empty line");
   if (has_control_bytes(line)) return fail(RejectReason::kBinary, "control bytes in line");
 
-  // simdjson reads up to SIMDJSON_PADDING bytes past the end, so parse from a padded copy.
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end, so parse from a padded copy
+  // (its capacity is kept, so a steady stream of records allocates nothing here).
   std::string& buf = impl_->padded;
   buf.assign(line.data(), line.size());
   buf.resize(line.size() + simdjson::SIMDJSON_PADDING, '\0');
 
+  out.kind = Record::Kind::kSample;
+  out.entity.clear();
+  out.values.clear();
+  out.named.clear();
+  out.is_named = false;
+
+  if (path_ == JsonPath::kFast &&
+      parse_json_dom(impl_->dom, buf, line.size(), impl_->last_named, out)) {
+    if (out.is_named) impl_->last_named = out.named.size();
+    return {};
+  }
+  return parse_json_on_demand(line, out);
+}
+
+// The original path, and the one that names every problem: On Demand over the padded
+// copy already in impl_->padded.
+ParseStatus RecordParser::parse_json_on_demand(std::string_view line, Record& out) {
+  std::string& buf = impl_->padded;
   out.kind = Record::Kind::kSample;
   out.entity.clear();
   out.values.clear();
@@ -313,7 +392,11 @@ SensorIndex::SensorIndex(std::vector<std::string> names) : names_(std::move(name
 }
 
 long SensorIndex::find(std::string_view name) const {
-  auto it = index_.find(std::string(name));
+  // std::unordered_map<std::string, ...> has no lookup by string_view before C++20; a
+  // per-thread key buffer keeps the lookup free of allocation.
+  thread_local std::string key;
+  key.assign(name.data(), name.size());
+  auto it = index_.find(key);
   return it == index_.end() ? -1 : static_cast<long>(it->second);
 }
 
@@ -322,8 +405,10 @@ ParseStatus resolve_values(const Record& record, const SensorIndex& index, Missi
   const size_t n = index.size();
   out.assign(n, kMissing);
   if (record.is_named) {
+    size_t guess = 0;
     for (const auto& [name, value] : record.named) {
-      long pos = index.find(name);
+      long pos = index.find(name, guess);
+      guess = static_cast<size_t>(pos + 1);
       if (pos < 0) return fail(RejectReason::kExtraSensor, "unknown sensor \"" + name + "\"");
       if (!std::isnan(out[pos])) {
         return fail(RejectReason::kDuplicateSensor, "sensor \"" + name + "\" given twice");

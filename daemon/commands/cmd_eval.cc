@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "mscred/daemon/blas_threads.h"
 #include "mscred/daemon/command_registry.h"
 #include "mscred/model/detector.h"
 #include "mscred/pipeline/csv.h"
@@ -88,6 +89,8 @@ std::string pair_list(const std::vector<pl::PairRank>& pairs,
 }
 
 int run_eval(const EvalCli& o) {
+  const auto blas = mscred::daemon::pin_blas_threads(o.threads);
+  std::fprintf(stderr, "mscred eval: %s\n", blas.describe().c_str());
   pl::CsvOptions csv;
   csv.set_time_column(o.time_column);
   csv.allow_nan = true;

@@ -5,7 +5,9 @@
 #include <iostream>
 #include <thread>
 
+#include "mscred/connectors/log.h"
 #include "mscred/connectors/sinks.h"
+#include "mscred/daemon/blas_threads.h"
 #include "mscred/daemon/command_registry.h"
 #include "mscred/daemon/config.h"
 #include "mscred/daemon/daemon.h"
@@ -33,6 +35,8 @@ std::function<int()> setup_replay(CLI::App& sub) {
     namespace d = mscred::daemon;
     d::Config config = d::load_config(o->config);
     d::configure_logging(config.logging);
+    mscred::connectors::logger("replay")->info(
+        "{}", d::pin_blas_threads(config.worker.threads).describe());
     // Replay reads the file only: the configured live sources are replaced.
     d::SourceConfig file;
     file.type = "file";

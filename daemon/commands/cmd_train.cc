@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "mscred/daemon/blas_threads.h"
 #include "mscred/daemon/command_registry.h"
 #include "mscred/model/train.h"
 #include "mscred/pipeline/csv.h"
@@ -119,6 +120,10 @@ int run_train(TrainCli& o, const CLI::App& sub) {
   const std::size_t rows = table.values.size() / std::max<std::size_t>(1, table.cols());
   std::fprintf(stderr, "mscred train: %s: %zu rows x %zu sensors\n", o.data.c_str(), rows,
                table.cols());
+
+  // Before the first BLAS call: OpenBLAS's pool sized like LibTorch's (blas_threads.h).
+  const auto blas = mscred::daemon::pin_blas_threads(o.train.threads);
+  std::fprintf(stderr, "mscred train: %s\n", blas.describe().c_str());
 
   o.train.progress = progress_printer();
   const auto r = mscred::model::train(table.sensor_names, table.values, o.train);

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -218,7 +219,9 @@ void read_models(const Reader& r, const YAML::Node& root, Config& c) {
   for (size_t i = 0; i < list.size(); ++i) {
     const YAML::Node n = list[i];
     std::string p = "models[" + std::to_string(i) + "]";
-    r.check_keys(n, p, {"name", "path", "fake", "stream_cache", "stream_cache_mb"});
+    r.check_keys(n, p,
+                 {"name", "path", "fake", "stream_cache", "stream_cache_mb", "expected_entities",
+                  "samples_per_s"});
     ModelConfig m;
     r.get(n, p, "name", m.name);
     r.get(n, p, "path", m.path);
@@ -226,15 +229,22 @@ void read_models(const Reader& r, const YAML::Node& root, Config& c) {
     r.get(n, p, "stream_cache_mb", m.stream_cache_mb);
     require(r, m.stream_cache_mb >= 1, n["stream_cache_mb"], p + ".stream_cache_mb",
             "must be >= 1 (set stream_cache: false to turn the cache off)");
+    r.get(n, p, "expected_entities", m.expected_entities);
+    r.get(n, p, "samples_per_s", m.samples_per_s);
+    require(r, m.samples_per_s > 0 && std::isfinite(m.samples_per_s), n["samples_per_s"],
+            p + ".samples_per_s", "must be a positive number (samples per second per entity)");
     require(r, !m.name.empty(), n, p + ".name", "is required");
     require(r, names.insert(m.name).second, n["name"], p + ".name",
             "duplicate model name '" + m.name + "'");
     if (auto f = n["fake"]) {
       std::string fp = p + ".fake";
-      r.check_keys(f, fp, {"sensors", "level"});
+      r.check_keys(f, fp, {"sensors", "level", "step_cost_ms"});
       m.fake = true;
       get_strings(r, f, fp, "sensors", m.fake_sensors);
       r.get(f, fp, "level", m.fake_level);
+      r.get(f, fp, "step_cost_ms", m.fake_step_cost_ms);
+      require(r, m.fake_step_cost_ms >= 0 && m.fake_step_cost_ms <= 10000, f["step_cost_ms"],
+              fp + ".step_cost_ms", "must be in [0, 10000]");
       require(r, !m.fake_sensors.empty(), f, fp + ".sensors", "at least one sensor is required");
       require(r, m.path.empty(), n["path"], p + ".path", "a fake model takes no path");
     } else {
@@ -321,12 +331,24 @@ void read_worker(const Reader& r, const YAML::Node& root, Config& c) {
   auto n = root["worker"];
   if (!n) return;
   const std::string p = "worker";
-  r.check_keys(n, p, {"device", "threads", "max_batch", "max_wait_ms", "queue_capacity"});
+  r.check_keys(n, p,
+               {"device", "threads", "max_batch", "max_wait_ms", "queue_capacity", "capacity_check",
+                "capacity_headroom"});
   r.get(n, p, "device", c.worker.device);
   r.get(n, p, "threads", c.worker.threads);
   r.get(n, p, "max_batch", c.worker.max_batch);
   r.get(n, p, "max_wait_ms", c.worker.max_wait_ms);
   r.get(n, p, "queue_capacity", c.worker.queue_capacity);
+  std::string check = "refuse";
+  r.get(n, p, "capacity_check", check);
+  require(r, check == "refuse" || check == "warn" || check == "off", n["capacity_check"],
+          p + ".capacity_check", "must be refuse, warn or off (got '" + check + "')");
+  c.worker.capacity_check = check == "refuse" ? WorkerConfig::CapacityCheck::kRefuse
+                            : check == "warn" ? WorkerConfig::CapacityCheck::kWarn
+                                              : WorkerConfig::CapacityCheck::kOff;
+  r.get(n, p, "capacity_headroom", c.worker.capacity_headroom);
+  require(r, c.worker.capacity_headroom >= 1.0 && c.worker.capacity_headroom <= 1000.0,
+          n["capacity_headroom"], p + ".capacity_headroom", "must be in [1, 1000]");
   const std::string& d = c.worker.device;
   bool cuda = d.rfind("cuda:", 0) == 0 && d.size() > 5 &&
               d.find_first_not_of("0123456789", 5) == std::string::npos;

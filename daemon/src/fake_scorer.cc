@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "mscred/daemon/entity_state.h"
 
@@ -86,6 +87,13 @@ StepOutcome FakeScorer::score_one(const float* window) const {
       static_cast<size_t>(info_.scales.size() > 1 ? info_.scales[1] : info_.scales.front());
   o.severity = hot_rows <= short_limit ? "short" : hot_rows <= medium_limit ? "medium" : "long";
   return o;
+}
+
+std::vector<StepOutcome> CostlyScorer::score(const float* windows, size_t batch) {
+  const auto until = std::chrono::steady_clock::now() + per_window_ * static_cast<long>(batch);
+  auto out = inner_->score(windows, batch);
+  std::this_thread::sleep_until(until);
+  return out;
 }
 
 }  // namespace mscred::daemon

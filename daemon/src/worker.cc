@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "mscred/connectors/log.h"
+#include "mscred/daemon/fake_scorer.h"
 
 namespace mscred::daemon {
 
@@ -70,8 +71,9 @@ struct Worker::Model {
   std::vector<PendingStep> pending;
   Clock::time_point first_pending{};
   prometheus::Counter* steps_counter = nullptr;
-  uint64_t generation = 0;               // bumped when a reload changes the window layout
-  StepScorer::CacheCounters cache_seen;  // scorer's cache counters already exported
+  uint64_t generation = 0;                      // bumped when a reload changes the window layout
+  StepScorer::CacheCounters cache_seen;         // scorer's cache counters already exported
+  std::optional<CapacityMeasurement> capacity;  // when its load is declared and checked
 };
 
 struct Worker::Entity {
@@ -146,8 +148,8 @@ Worker::Worker(const Config& config, RecordQueue& queue, std::vector<connectors:
   for (const auto& mc : config_.models) {
     auto m = std::make_unique<Model>();
     m->config = mc;
-    m->scorer = loader_(mc, config_);
-    check_scorer(*m->scorer, mc.name);
+    m->scorer = load_model(mc);
+    m->capacity = measure(mc, *m->scorer);
     m->index = connectors::SensorIndex(m->scorer->info().sensors);
     if (metrics_ != nullptr) {
       const ScorerInfo& info = m->scorer->info();
@@ -160,6 +162,65 @@ Worker::Worker(const Config& config, RecordQueue& queue, std::vector<connectors:
                                        join_scales(m->scorer->info().scales));
     models_.push_back(std::move(m));
   }
+
+  // All models share this worker's thread, so they are checked together.
+  CapacityVerdict verdict = capacity_verdict(models_.size(), std::nullopt, ScorerInfo{});
+  for (const auto& m : models_)
+    export_capacity(*m);
+  if (!verdict.ok) {
+    if (config_.worker.capacity_check == WorkerConfig::CapacityCheck::kRefuse) {
+      throw std::runtime_error("capacity check: " + verdict.message);
+    }
+    connectors::logger("worker")->warn("capacity check (warn only): {}", verdict.message);
+  }
+}
+
+std::unique_ptr<StepScorer> Worker::load_model(const ModelConfig& mc) const {
+  std::unique_ptr<StepScorer> scorer = loader_(mc, config_);
+  if (mc.fake && mc.fake_step_cost_ms > 0) {
+    scorer = std::make_unique<CostlyScorer>(
+        std::move(scorer),
+        std::chrono::microseconds(static_cast<long>(mc.fake_step_cost_ms * 1000.0)));
+  }
+  check_scorer(*scorer, mc.name);
+  return scorer;
+}
+
+std::optional<CapacityMeasurement> Worker::measure(const ModelConfig& mc,
+                                                   StepScorer& scorer) const {
+  if (config_.worker.capacity_check == WorkerConfig::CapacityCheck::kOff ||
+      mc.expected_entities == 0) {
+    return std::nullopt;
+  }
+  CapacityMeasurement m = measure_capacity(scorer, config_.worker.max_batch);
+  connectors::logger("worker")->info(
+      "model '{}': measured {:.1f} steps/s at batch {} (median of {} timed batches: {:.2f} "
+      "ms); declared load {} entities x {} samples/s / step {} = {:.1f} steps/s",
+      mc.name, m.steps_per_s, m.batch, m.reps, m.median_batch_s * 1e3, mc.expected_entities,
+      mc.samples_per_s, scorer.info().step,
+      static_cast<double>(mc.expected_entities) * mc.samples_per_s / scorer.info().step);
+  return m;
+}
+
+CapacityVerdict Worker::capacity_verdict(size_t index,
+                                         const std::optional<CapacityMeasurement>& candidate,
+                                         const ScorerInfo& candidate_info) const {
+  std::vector<CapacityDemand> demands;
+  for (size_t i = 0; i < models_.size(); ++i) {
+    const auto& capacity = i == index ? candidate : models_[i]->capacity;
+    if (!capacity) continue;
+    const ModelConfig& mc = models_[i]->config;
+    const ScorerInfo& info = i == index ? candidate_info : models_[i]->scorer->info();
+    demands.push_back({mc.name, mc.expected_entities, mc.samples_per_s, info.step, *capacity});
+  }
+  return check_capacity(demands, config_.worker.capacity_headroom);
+}
+
+void Worker::export_capacity(const Model& m) const {
+  if (metrics_ == nullptr || !m.capacity) return;
+  const double required = static_cast<double>(m.config.expected_entities) * m.config.samples_per_s /
+                          m.scorer->info().step;
+  metrics_->set_model_capacity(m.scorer->info().model_id, m.capacity->steps_per_s, required);
 }
 
 Worker::~Worker() {
@@ -464,14 +525,26 @@ void Worker::reload_models() {
   auto log = connectors::logger("worker");
   for (auto& m : models_) {
     std::unique_ptr<StepScorer> fresh;
+    std::optional<CapacityMeasurement> capacity;
     try {
-      fresh = loader_(m->config, config_);
-      check_scorer(*fresh, m->config.name);
+      fresh = load_model(m->config);
+      capacity = measure(m->config, *fresh);
     } catch (const std::exception& ex) {
       log->error("reload of model '{}' failed, keeping the loaded one: {}", m->config.name,
                  ex.what());
       continue;
     }
+    const size_t index = static_cast<size_t>(&m - models_.data());
+    CapacityVerdict verdict = capacity_verdict(index, capacity, fresh->info());
+    if (!verdict.ok) {
+      if (config_.worker.capacity_check == WorkerConfig::CapacityCheck::kRefuse) {
+        log->error("reload of model '{}' refused by the capacity check, keeping the loaded one: {}",
+                   m->config.name, verdict.message);
+        continue;
+      }
+      log->warn("capacity check (warn only): {}", verdict.message);
+    }
+    m->capacity = capacity;
     // Score what is pending with the model that produced the windows.
     if (!m->pending.empty()) score_batch(*m);
     const ScorerInfo& old_info = m->scorer->info();
@@ -487,6 +560,7 @@ void Worker::reload_models() {
       metrics_->set_model_info(new_info.model_id, new_info.version, new_info.sensors.size(),
                                join_scales(new_info.scales));
     }
+    export_capacity(*m);
     log->info("model '{}' reloaded{}", m->config.name,
               same_layout ? "" : " with a new layout: its entities warm up again");
   }

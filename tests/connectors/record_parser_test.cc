@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
 #include <set>
 #include <string>
 
@@ -196,6 +199,88 @@ TEST(RejectReasonTest, NamesAreDistinctMetricLabels) {
     EXPECT_EQ(n.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string::npos) << n;
     EXPECT_TRUE(names.insert(n).second) << n;
   }
+}
+
+// The fast (DOM) path and the On Demand path agree on every line: the same reason, and
+// for accepted lines the same fields. Lines are valid records with random values printed
+// with 17 digits (so the parsed double must equal the printed one exactly: an independent
+// definition of the right value) and the same records mutated: a byte replaced by a JSON
+// metacharacter or a letter, cut short, a key doubled, a value as a string or NaN.
+TEST(RecordParserTest, FastPathAgreesWithOnDemandAndRoundTripsValues) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(-1e6, 1e6);
+  const char metachars[] = "{}[]:,\"\\ -+.eE0aN";
+  RecordParser fast(4096, JsonPath::kFast);
+  RecordParser slow(4096, JsonPath::kOnDemandOnly);
+  int accepted = 0, rejected = 0;
+  char num[40];
+  for (int k = 0; k < 3000; ++k) {
+    const bool named = k % 2 == 0;
+    std::vector<double> values;
+    std::string line = "{\"entity\": \"m-" + std::to_string(k % 7) +
+                       "\", \"ts\": " + std::to_string(k) + ", \"values\": " + (named ? "{" : "[");
+    for (int i = 0; i < 5; ++i) {
+      values.push_back(u(rng));
+      std::snprintf(num, sizeof num, "%.17g", values.back());
+      line += (i > 0 ? ", " : "") + (named ? "\"s" + std::to_string(i) + "\": " : "") + num;
+    }
+    line += named ? "}}" : "]}";
+    const bool mutate = k % 3 != 0;
+    if (mutate) {
+      switch (rng() % 5) {
+        case 0:
+          line[rng() % line.size()] = metachars[rng() % (sizeof metachars - 1)];
+          break;
+        case 1:
+          line.resize(rng() % line.size());
+          break;
+        case 2:
+          line.insert(1, "\"ts\": 3, ");
+          break;
+        case 3:
+          line.replace(line.find(num), std::strlen(num), rng() % 2 ? "\"7\"" : "NaN");
+          break;
+        default:
+          line.insert(line.size() - 1, ", \"values\": [1]");
+      }
+    }
+    Record a, b;
+    ParseStatus sa = fast.parse_json(line, a);
+    ParseStatus sb = slow.parse_json(line, b);
+    ASSERT_EQ(sa.reason, sb.reason) << line << "\nfast: " << sa.detail << "\nslow: " << sb.detail;
+    EXPECT_EQ(sa.detail, sb.detail) << line;
+    if (!sa.ok()) {
+      ++rejected;
+      continue;
+    }
+    ++accepted;
+    EXPECT_EQ(a.entity, b.entity);
+    EXPECT_EQ(a.ts, b.ts);
+    EXPECT_EQ(a.is_named, b.is_named);
+    EXPECT_EQ(a.values, b.values) << line;
+    EXPECT_EQ(a.named, b.named) << line;
+    if (!mutate) {
+      EXPECT_EQ(a.ts, static_cast<double>(k));
+      for (size_t i = 0; i < values.size(); ++i) {
+        EXPECT_EQ(named ? a.named[i].second : a.values[i], values[i]) << line;
+        if (named) {
+          EXPECT_EQ(a.named[i].first, "s" + std::to_string(i));
+        }
+      }
+    }
+  }
+  // Both kinds occurred (the mutations are not all harmless, nor all fatal).
+  EXPECT_GT(accepted, 1000);
+  EXPECT_GT(rejected, 500);
+}
+
+TEST(SensorIndexTest, GuessedPositionAndLookupAgree) {
+  SensorIndex index({"alpha", "a_sensor_name_longer_than_sso", "c"});
+  EXPECT_EQ(index.find("c", 2), 2);
+  EXPECT_EQ(index.find("c", 0), 2);  // a wrong guess falls back to the lookup
+  EXPECT_EQ(index.find("a_sensor_name_longer_than_sso", 7), 1);
+  EXPECT_EQ(index.find("zeta", 1), -1);
+  EXPECT_EQ(index.find("alph"), -1);
 }
 
 }  // namespace

@@ -119,6 +119,34 @@ TEST(ConfigTest, ImpossibleValues) {
   EXPECT_EQ(port.line(), 3);
 }
 
+TEST(ConfigTest, CapacityKeys) {
+  Config c = parse_config(
+      "sources:\n  - type: tcp\nmodels:\n  - name: m\n    expected_entities: 100\n"
+      "    samples_per_s: 0.5\n    fake: {sensors: [a], step_cost_ms: 2.5}\n"
+      "worker:\n  capacity_check: warn\n  capacity_headroom: 2\n",
+      "t.yaml");
+  EXPECT_EQ(c.models[0].expected_entities, 100u);
+  EXPECT_DOUBLE_EQ(c.models[0].samples_per_s, 0.5);
+  EXPECT_DOUBLE_EQ(c.models[0].fake_step_cost_ms, 2.5);
+  EXPECT_EQ(c.worker.capacity_check, WorkerConfig::CapacityCheck::kWarn);
+  EXPECT_DOUBLE_EQ(c.worker.capacity_headroom, 2.0);
+  EXPECT_EQ(parse_config(kMinimal, "t.yaml").worker.capacity_check,
+            WorkerConfig::CapacityCheck::kRefuse);
+
+  EXPECT_EQ(error_of(std::string(kMinimal) + "worker:\n  capacity_check: maybe\n").key(),
+            "worker.capacity_check");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "worker:\n  capacity_headroom: 0.5\n").key(),
+            "worker.capacity_headroom");
+  EXPECT_EQ(error_of("sources:\n  - type: tcp\nmodels:\n  - name: m\n    samples_per_s: 0\n"
+                     "    fake: {sensors: [a]}\n")
+                .key(),
+            "models[0].samples_per_s");
+  EXPECT_EQ(error_of("sources:\n  - type: tcp\nmodels:\n  - name: m\n    expected_entities: -3\n"
+                     "    fake: {sensors: [a]}\n")
+                .key(),
+            "models[0].expected_entities");
+}
+
 TEST(ConfigTest, TcpListenTakesIpv4AndIpv6) {
   Config c = parse_config(
       "sources:\n  - {type: tcp, listen: \"[::1]:9000\"}\n  - {type: tcp, name: t2, listen: "

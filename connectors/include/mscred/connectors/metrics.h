@@ -50,6 +50,9 @@ class Metrics {
   void set_queue(size_t depth, size_t capacity);
   void set_model_info(const std::string& model, const std::string& version, size_t sensors,
                       const std::string& scales);
+  //! `mscred_model_capacity_steps_per_second{model}` (measured at start-up and reload by
+  //! the capacity check) and `mscred_model_required_steps_per_second{model}` (declared).
+  void set_model_capacity(const std::string& model, double steps_per_s, double required);
   void set_entities(size_t count);
   void set_ready(bool ready);
   void set_kafka_lag(const std::string& topic, int partition, double lag);
@@ -73,6 +76,8 @@ class Metrics {
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* queue_capacity_;
   prometheus::Family<prometheus::Gauge>* model_info_;
+  prometheus::Family<prometheus::Gauge>* model_capacity_;
+  prometheus::Family<prometheus::Gauge>* model_required_;
   prometheus::Gauge* entities_;
   prometheus::Gauge* ready_;
   prometheus::Family<prometheus::Gauge>* kafka_lag_;

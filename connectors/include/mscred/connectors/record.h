@@ -89,12 +89,20 @@ struct ParseStatus {
   bool ok() const { return reason == RejectReason::kNone; }
 };
 
+//! How parse_json() reads JSON. kFast: simdjson's DOM parser, whose kernel (haswell,
+//! icelake, ...) is chosen for the CPU at run time, takes every well-formed record; any
+//! record it does not accept outright is parsed again by the On Demand path, which gives
+//! the reject reason, so reasons do not depend on the path. kOnDemandOnly: only the On
+//! Demand path (its kernel is fixed by the compiler flags: the portable fallback in a
+//! default x86-64 build); for the benchmark and the equivalence tests.
+enum class JsonPath : uint8_t { kFast, kOnDemandOnly };
+
 //! Parses newline-delimited JSON records with simdjson and CSV lines `entity,ts,v1,...`.
-//! Holds simdjson's parser and a padded copy buffer, so it is reused per thread (one per
+//! Holds simdjson's parsers and a padded copy buffer, so it is reused per thread (one per
 //! connection or poll loop); not thread-safe; never blocks.
 class RecordParser {
  public:
-  explicit RecordParser(size_t max_line_bytes = 1 << 20);
+  explicit RecordParser(size_t max_line_bytes = 1 << 20, JsonPath path = JsonPath::kFast);
   ~RecordParser();
   RecordParser(const RecordParser&) = delete;
   RecordParser& operator=(const RecordParser&) = delete;
@@ -110,8 +118,10 @@ class RecordParser {
 
  private:
   struct Impl;
+  ParseStatus parse_json_on_demand(std::string_view line, Record& out);
   std::unique_ptr<Impl> impl_;
   size_t max_line_bytes_;
+  JsonPath path_;
 };
 
 //! Sensor names of a model and their positions, for resolving object-form records.
@@ -121,8 +131,14 @@ class SensorIndex {
   explicit SensorIndex(std::vector<std::string> names);
   size_t size() const { return names_.size(); }
   const std::vector<std::string>& names() const { return names_; }
-  //! Position of `name`, or -1.
+  //! Position of `name`, or -1. Allocates nothing once a thread has looked up its
+  //! longest name.
   long find(std::string_view name) const;
+  //! Position of `name`, trying `guess` first (records usually list sensors in model
+  //! order, so the next position is a one-compare hit).
+  long find(std::string_view name, size_t guess) const {
+    return guess < names_.size() && names_[guess] == name ? static_cast<long>(guess) : find(name);
+  }
 
  private:
   std::vector<std::string> names_;

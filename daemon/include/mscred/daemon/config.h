@@ -52,7 +52,10 @@ struct SourceConfig {
 
 //! A model served by the daemon. `path` is a checkpoint (model::Detector). `fake` selects
 //! the built-in deterministic test scorer instead (tests and demos without a trained
-//! model): it flags a step when a sensor exceeds `fake_level`.
+//! model): it flags a step when a sensor exceeds `fake_level`, and spends
+//! `fake_step_cost_ms` per window (to exercise the capacity check).
+//! `expected_entities` x `samples_per_s` is the load the model must keep up with (the
+//! capacity check, worker.capacity_check); 0 entities = no load declared, not checked.
 struct ModelConfig {
   std::string name;
   std::string path;
@@ -64,6 +67,9 @@ struct ModelConfig {
   //! entity); the least recently scored entities are dropped and computed in full again.
   bool stream_cache = true;
   size_t stream_cache_mb = 1024;
+  double fake_step_cost_ms = 0.0;
+  size_t expected_entities = 0;
+  double samples_per_s = 1.0;  // per entity
 };
 
 struct EntitiesConfig {
@@ -93,6 +99,10 @@ struct WorkerConfig {
   size_t max_batch = 64;          // steps per inference batch
   int max_wait_ms = 5;            // longest a ready step waits for a batch to fill
   size_t queue_capacity = 65536;  // records between the sources and the worker
+  //! At start-up and reload, a model whose measured steps/s (score() at max_batch) is
+  //! below its declared load x capacity_headroom is refused, warned about, or not checked.
+  enum class CapacityCheck { kRefuse, kWarn, kOff } capacity_check = CapacityCheck::kRefuse;
+  double capacity_headroom = 1.5;
 };
 
 struct SinksConfig {

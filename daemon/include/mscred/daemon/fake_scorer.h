@@ -1,6 +1,9 @@
 #pragma once
 // A deterministic stand-in model for tests and demos without a trained checkpoint.
 
+#include <chrono>
+#include <memory>
+
 #include "mscred/daemon/scorer.h"
 
 namespace mscred::daemon {
@@ -25,6 +28,21 @@ class FakeScorer : public StepScorer {
   double level_;
   int top_k_;
   size_t rows_;
+};
+
+//! Wraps a scorer and makes every score() call take at least `per_window` x batch longer
+//! (it sleeps), standing in for a slow model: `models[].fake.step_cost_ms`, for tests and
+//! demos of the capacity check and of batching. Owned by the worker thread.
+class CostlyScorer : public StepScorer {
+ public:
+  CostlyScorer(std::unique_ptr<StepScorer> inner, std::chrono::microseconds per_window)
+      : inner_(std::move(inner)), per_window_(per_window) {}
+  const ScorerInfo& info() const override { return inner_->info(); }
+  std::vector<StepOutcome> score(const float* windows, size_t batch) override;
+
+ private:
+  std::unique_ptr<StepScorer> inner_;
+  std::chrono::microseconds per_window_;
 };
 
 }  // namespace mscred::daemon

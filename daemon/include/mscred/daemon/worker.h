@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 #include "mscred/connectors/metrics.h"
 #include "mscred/connectors/source.h"
 #include "mscred/daemon/bounded_queue.h"
+#include "mscred/daemon/capacity.h"
 #include "mscred/daemon/config.h"
 #include "mscred/daemon/entity_state.h"
 #include "mscred/daemon/scorer.h"
@@ -73,7 +75,9 @@ class Worker {
     std::atomic<uint64_t> batches{0};
   };
 
-  //! Loads every model (throws std::runtime_error naming the model on failure).
+  //! Loads every model (throws std::runtime_error naming the model on failure) and, when
+  //! worker.capacity_check is refuse, refuses (throws) a set of models whose measured
+  //! steps/s cannot keep up with their declared load (capacity.h).
   Worker(const Config& config, RecordQueue& queue, std::vector<connectors::AlertSink*> sinks,
          connectors::Metrics* metrics, ScorerLoader loader = load_scorer);
   ~Worker();
@@ -84,7 +88,7 @@ class Worker {
   //! first (the rest is abandoned unacknowledged, so Kafka re-delivers it).
   bool drain(std::chrono::steady_clock::time_point deadline);
   //! Reloads every model from disk at the next loop turn (SIGHUP). A model that fails
-  //! to load keeps the old one and the reason is logged.
+  //! to load, or fails the capacity check, keeps the old one and the reason is logged.
   void request_reload() { reload_requested_ = true; }
   const Stats& stats() const { return stats_; }
   //! Per-reason counts of records rejected by the worker.
@@ -105,6 +109,14 @@ class Worker {
   void flush_due(bool force);
   void score_batch(Model& model);
   void reload_models();
+  std::unique_ptr<StepScorer> load_model(const ModelConfig& model) const;
+  //! Measures `scorer` when its model declares a load and the check is on; empty if not.
+  std::optional<CapacityMeasurement> measure(const ModelConfig& model, StepScorer& scorer) const;
+  //! The verdict with `candidate` (a model being loaded) in place of models_[index].
+  CapacityVerdict capacity_verdict(size_t index,
+                                   const std::optional<CapacityMeasurement>& candidate,
+                                   const ScorerInfo& candidate_info) const;
+  void export_capacity(const Model& model) const;
 
   Config config_;
   RecordQueue& queue_;

@@ -8,7 +8,7 @@ vanished ones). The CI-sized version of this is TcpLimitsTest.ThousandConnection
 tests/robustness/tcp_limits_test.cc (in-process); this one runs the full daemon.
 
 usage: tcp_load.py --mscredd BIN [--connections 1000] [--slow 200] [--vanish 50]
-                   [--fast 20000] [--slow-seconds 20] [--max-connections 1000]
+                   [--fast 20000] [--slow-seconds 20] [--max-connections 1000] [--extra 10]
 """
 import argparse
 import os
@@ -34,6 +34,7 @@ def main():
     ap.add_argument("--fast", type=int, default=20000)
     ap.add_argument("--slow-seconds", type=float, default=20)
     ap.add_argument("--max-connections", type=int, default=1000)
+    ap.add_argument("--extra", type=int, default=10, help="connections beyond the limit")
     a = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -88,6 +89,16 @@ health: {{listen: 127.0.0.1:{health_port}}}
             idle.append(socket.create_connection(("127.0.0.1", tcp_port)))
         time.sleep(1)
         rss1 = rss_kib(daemon.pid)
+        # Beyond the limit: each is accepted by the kernel and closed by the daemon.
+        refused = 0
+        for _ in range(a.extra):
+            s = socket.create_connection(("127.0.0.1", tcp_port))
+            s.settimeout(5)
+            try:
+                refused += 1 if s.recv(1) == b"" else 0
+            except OSError:
+                refused += 1
+            s.close()
 
         line = lambda i: f"s{i},1,{(i % 7) / 7:.6f},0.5,0.25\n".encode()  # noqa: E731
         width = max(len(line(i)) for i in range(a.slow))
@@ -132,7 +143,8 @@ health: {{listen: 127.0.0.1:{health_port}}}
         print(f"fast client: {a.fast} records ingested in {fast_s:.2f} s "
               f"({a.fast / fast_s:.0f} records/s) while the slow ones trickled")
         print(f"ingested in total: {total:.0f} (fast {a.fast} + slow {a.slow} expected)")
-        print(f"rejected: {rejected}")
+        print(f"rejected: {rejected}; {refused} of {a.extra} connections beyond the limit "
+              f"were closed by the daemon")
         print(f"mscredd RSS: {rss0} KiB idle, {rss1} KiB with the connections open, "
               f"{rss2} KiB at the end ({(rss1 - rss0) / max(a.connections, 1):.1f} KiB per "
               f"connection)")

@@ -424,18 +424,16 @@ void TcpSource::start() {
   impl_->acceptor.listen(asio::socket_base::max_listen_connections);
   port_ = impl_->acceptor.local_endpoint().port();
   accept_loop(*impl_, options_, consumer_, accepted_);
-  double shortest = 0.0;
+  // One sweep for every connection: a quarter of the shortest timeout, between 10 ms and
+  // 1 s (a connection is closed at most 25 % or 1 s late); also when both timeouts are off,
+  // since it closes connections whose error reply was not taken within kCloseGrace.
+  double shortest = 4.0;
   for (double t : {options_.idle_timeout_s, options_.line_timeout_s}) {
-    if (t > 0.0) shortest = shortest == 0.0 ? t : std::min(shortest, t);
+    if (t > 0.0) shortest = std::min(shortest, t);
   }
-  if (shortest > 0.0) {
-    // A quarter of the shortest timeout, between 10 ms and 1 s: a connection is closed
-    // at most 25 % (or 1 s) late.
-    auto period =
-        std::clamp(seconds(shortest / 4.0), Clock::duration(std::chrono::milliseconds(10)),
-                   Clock::duration(std::chrono::seconds(1)));
-    sweep_loop(*impl_, period);
-  }
+  sweep_loop(*impl_,
+             std::clamp(seconds(shortest / 4.0), Clock::duration(std::chrono::milliseconds(10)),
+                        Clock::duration(std::chrono::seconds(1))));
   thread_ = std::thread([this] { impl_->io.run(); });
   logger("tcp")->info("{} listening on {}:{}{}{}", options_.name, options_.bind, port_.load(),
                       impl_->tls ? " (TLS)" : "", options_.auth_token.empty() ? "" : " (token)");

@@ -6,9 +6,10 @@ find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(simdjson CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(spdlog REQUIRED)
+find_package(OpenSSL REQUIRED)  # TLS for TCP ingest (Boost.Asio SSL)
 
 target_link_libraries(mscred_connectors
   PUBLIC PkgConfig::RDKAFKA prometheus-cpp::core spdlog::spdlog
          Boost::system Threads::Threads
-  PRIVATE simdjson::simdjson nlohmann_json::nlohmann_json)
+  PRIVATE simdjson::simdjson nlohmann_json::nlohmann_json OpenSSL::SSL OpenSSL::Crypto)
 target_compile_definitions(mscred_connectors PRIVATE MSCRED_CONNECTORS_VERSION="${PROJECT_VERSION}")

@@ -23,7 +23,7 @@ fi
 # The tests of the queue, the worker and shutdown: tests/daemon (bounded_queue_test,
 # worker_test, sigterm_integration_test) and tests/robustness (shutdown_race_test, the
 # worker, TCP and file-source bad-input tests).
-tsan_filter="${TSAN_FILTER:-BoundedQueueTest|TimestampRuleTest|WorkerTest|Sigterm|Shutdown|WorkerBadInputTest|TcpBadInputTest|FileBadInputTest}"
+tsan_filter="${TSAN_FILTER:-BoundedQueueTest|TimestampRuleTest|WorkerTest|Sigterm|Shutdown|WorkerBadInputTest|TcpBadInputTest|TcpLimitsTest|FileBadInputTest}"
 
 configure() {  # dir, extra cmake args...
   local dir="$1"

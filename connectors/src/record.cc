@@ -139,6 +139,16 @@ const char* reject_reason_name(RejectReason reason) {
       return "out_of_order";
     case RejectReason::kDuplicateTs:
       return "duplicate_ts";
+    case RejectReason::kFutureTs:
+      return "future_ts";
+    case RejectReason::kAuthFailed:
+      return "auth_failed";
+    case RejectReason::kMaxConnections:
+      return "max_connections";
+    case RejectReason::kTimeout:
+      return "timeout";
+    case RejectReason::kTlsHandshake:
+      return "tls_handshake";
     case RejectReason::kCount:
       break;
   }

@@ -2,8 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -163,9 +166,10 @@ void read_sources(const Reader& r, const YAML::Node& root, Config& c) {
     SourceConfig s;
     r.get(n, p, "type", s.type);
     if (s.type == "tcp") {
-      r.check_keys(n, p,
-                   {"type", "name", "enabled", "listen", "format", "max_line_bytes",
-                    "max_connections", "reply_errors"});
+      r.check_keys(
+          n, p,
+          {"type", "name", "enabled", "listen", "format", "max_line_bytes", "max_connections",
+           "reply_errors", "idle_timeout_s", "line_timeout_s", "auth", "tls"});
       std::string listen = s.bind + ":" + std::to_string(s.port);
       r.get(n, p, "listen", listen);
       if (!split_listen(listen, s.bind, s.port)) {
@@ -182,6 +186,34 @@ void read_sources(const Reader& r, const YAML::Node& root, Config& c) {
               "must be >= 64");
       require(r, s.max_connections >= 1, n["max_connections"], p + ".max_connections",
               "must be >= 1");
+      r.get(n, p, "idle_timeout_s", s.idle_timeout_s);
+      r.get(n, p, "line_timeout_s", s.line_timeout_s);
+      require(r, s.idle_timeout_s >= 0.0, n["idle_timeout_s"], p + ".idle_timeout_s",
+              "must be >= 0 (0 = never)");
+      require(r, s.line_timeout_s >= 0.0, n["line_timeout_s"], p + ".line_timeout_s",
+              "must be >= 0 (0 = no bound)");
+      if (auto a = n["auth"]) {
+        const std::string ap = p + ".auth";
+        r.check_keys(a, ap, {"token_file", "token_env", "token"});
+        require(r, !a["token"], a["token"], ap + ".token",
+                "a token is not written in the config: use token_file or token_env");
+        r.get(a, ap, "token_file", s.auth_token_file);
+        r.get(a, ap, "token_env", s.auth_token_env);
+        require(r, s.auth_token_file.empty() != s.auth_token_env.empty(), a, ap,
+                "exactly one of token_file and token_env is required");
+      }
+      if (auto t = n["tls"]) {
+        const std::string tp = p + ".tls";
+        r.check_keys(t, tp, {"cert", "key", "ca", "verify_client"});
+        r.get(t, tp, "cert", s.tls_cert);
+        r.get(t, tp, "key", s.tls_key);
+        r.get(t, tp, "ca", s.tls_ca);
+        r.get(t, tp, "verify_client", s.tls_verify_client);
+        require(r, !s.tls_cert.empty(), t, tp + ".cert", "is required (PEM certificate chain)");
+        require(r, !s.tls_key.empty(), t, tp + ".key", "is required (PEM private key)");
+        require(r, !s.tls_verify_client || !s.tls_ca.empty(), t["verify_client"],
+                tp + ".verify_client", "needs tls.ca (the CA that signs client certificates)");
+      }
     } else if (s.type == "kafka") {
       r.check_keys(n, p, {"type", "name", "enabled", "topics", "group_id", "librdkafka"});
       get_strings(r, n, p, "topics", s.topics);
@@ -254,6 +286,29 @@ void read_models(const Reader& r, const YAML::Node& root, Config& c) {
   }
 }
 
+void read_model_dirs(const Reader& r, const YAML::Node& root, Config& c) {
+  get_strings(r, root, "", "model_dirs", c.model_dirs);
+  for (size_t i = 0; i < c.model_dirs.size(); ++i) {
+    const std::string k = "model_dirs[" + std::to_string(i) + "]";
+    const YAML::Node node = root["model_dirs"][i];
+    require(r, std::filesystem::path(c.model_dirs[i]).is_absolute(), node, k,
+            "must be an absolute directory (got '" + c.model_dirs[i] + "')");
+  }
+  for (size_t i = 0; i < c.models.size(); ++i) {
+    const ModelConfig& m = c.models[i];
+    if (m.fake) continue;
+    std::string resolved;
+    if (!model_path_allowed(c.model_dirs, m.path, resolved)) {
+      std::string dirs;
+      for (const auto& d : c.model_dirs)
+        dirs += (dirs.empty() ? "" : ", ") + d;
+      r.fail(
+          root["models"][i]["path"], "models[" + std::to_string(i) + "].path",
+          "'" + m.path + "' (resolved: '" + resolved + "') is outside model_dirs (" + dirs + ")");
+    }
+  }
+}
+
 void read_entities(const Reader& r, const YAML::Node& root, Config& c) {
   auto n = root["entities"];
   if (!n) return;
@@ -284,7 +339,9 @@ void read_pipeline(const Reader& r, const YAML::Node& root, Config& c) {
   auto n = root["pipeline"];
   if (!n) return;
   const std::string p = "pipeline";
-  r.check_keys(n, p, {"scales", "step", "history", "missing"});
+  r.check_keys(n, p,
+               {"scales", "step", "history", "missing", "max_ts_jump_s", "future_ts_confirm",
+                "max_ts_ahead_s"});
   if (auto s = n["scales"]) {
     if (!s.IsSequence() || s.size() == 0) r.fail(s, p + ".scales", "must be a non-empty list");
     c.pipeline.scales.clear();
@@ -301,6 +358,15 @@ void read_pipeline(const Reader& r, const YAML::Node& root, Config& c) {
   r.get(n, p, "history", c.pipeline.history);
   require(r, c.pipeline.step >= 1, n["step"], p + ".step", "must be >= 1");
   require(r, c.pipeline.history >= 1, n["history"], p + ".history", "must be >= 1");
+  r.get(n, p, "max_ts_jump_s", c.pipeline.max_ts_jump_s);
+  r.get(n, p, "future_ts_confirm", c.pipeline.future_ts_confirm);
+  r.get(n, p, "max_ts_ahead_s", c.pipeline.max_ts_ahead_s);
+  require(r, c.pipeline.max_ts_jump_s >= 0.0, n["max_ts_jump_s"], p + ".max_ts_jump_s",
+          "must be >= 0 (0 = no bound)");
+  require(r, c.pipeline.future_ts_confirm >= 0, n["future_ts_confirm"], p + ".future_ts_confirm",
+          "must be >= 0 (0 = never accept a jump)");
+  require(r, c.pipeline.max_ts_ahead_s >= 0.0, n["max_ts_ahead_s"], p + ".max_ts_ahead_s",
+          "must be >= 0 (0 = off)");
   std::string missing = "reject";
   r.get(n, p, "missing", missing);
   if (missing == "reject") {
@@ -452,6 +518,30 @@ void check_references(const Reader& r, const YAML::Node& root, const Config& c) 
 
 }  // namespace
 
+bool model_path_allowed(const std::vector<std::string>& dirs, const std::string& path,
+                        std::string& resolved) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  if (ec) {
+    resolved = path;
+    return dirs.empty();
+  }
+  resolved = p.string();
+  if (dirs.empty()) return true;
+  for (const auto& d : dirs) {
+    std::error_code dec;
+    fs::path dir = fs::weakly_canonical(fs::path(d), dec);
+    if (dec) continue;
+    // Component-wise prefix: /models must not admit /models-old/x.
+    auto [dir_end, p_end] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
+    bool trailing_empty =
+        dir_end != dir.end() && dir_end->empty() && std::next(dir_end) == dir.end();
+    if ((dir_end == dir.end() || trailing_empty) && p_end != p.end()) return true;
+  }
+  return false;
+}
+
 Config parse_config(const std::string& text, const std::string& file) {
   Reader r(file);
   YAML::Node root;
@@ -462,12 +552,13 @@ Config parse_config(const std::string& text, const std::string& file) {
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   r.check_keys(root, "",
-               {"sources", "entities", "models", "pipeline", "scoring", "worker", "sinks",
-                "logging", "metrics", "health", "shutdown"});
+               {"sources", "entities", "model_dirs", "models", "pipeline", "scoring", "worker",
+                "sinks", "logging", "metrics", "health", "shutdown"});
   Config c;
   c.file = file;
   read_sources(r, root, c);
   read_models(r, root, c);
+  read_model_dirs(r, root, c);
   read_entities(r, root, c);
   read_pipeline(r, root, c);
   read_scoring(r, root, c);

@@ -1,6 +1,9 @@
 #include "mscred/daemon/daemon.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
 
 #include "mscred/connectors/file_source.h"
 #include "mscred/connectors/kafka_source.h"
@@ -25,6 +28,31 @@ void configure_logging(const LoggingConfig& logging) {
   }
 }
 
+namespace {
+// The shared token of a TCP source, from its file (first line) or environment variable.
+std::string read_token(const SourceConfig& source) {
+  std::string token;
+  std::string where;
+  if (!source.auth_token_file.empty()) {
+    where = "token_file '" + source.auth_token_file + "'";
+    std::ifstream in(source.auth_token_file);
+    if (!in) throw std::runtime_error(source.name + ": auth: cannot read " + where);
+    std::getline(in, token);
+  } else if (!source.auth_token_env.empty()) {
+    where = "token_env " + source.auth_token_env;
+    const char* v = std::getenv(source.auth_token_env.c_str());
+    if (v == nullptr) throw std::runtime_error(source.name + ": auth: " + where + " is not set");
+    token = v;
+  } else {
+    return "";
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+    token.pop_back();
+  if (token.empty()) throw std::runtime_error(source.name + ": auth: " + where + " is empty");
+  return token;
+}
+}  // namespace
+
 Daemon::Daemon(Config config, std::vector<connectors::AlertSink*> extra_sinks)
     : config_(std::move(config)), extra_sinks_(std::move(extra_sinks)) {}
 
@@ -34,6 +62,15 @@ Daemon::~Daemon() {
 
 void Daemon::start() {
   auto log = connectors::logger("daemon");
+  if (config_.model_dirs.empty()) {
+    for (const auto& m : config_.models) {
+      if (m.fake) continue;
+      log->warn(
+          "model_dirs is not set: checkpoints may be loaded from any path (set it to "
+          "the directories that hold them)");
+      break;
+    }
+  }
   metrics_ = std::make_unique<connectors::Metrics>(config_.metrics.max_entities);
   if (config_.metrics.enabled) {
     // Served by the same Beast server as health (its own port); /healthz answers there too.
@@ -84,6 +121,13 @@ void Daemon::start() {
       o.max_line_bytes = sc.max_line_bytes;
       o.max_connections = sc.max_connections;
       o.reply_errors = sc.reply_errors;
+      o.idle_timeout_s = sc.idle_timeout_s;
+      o.line_timeout_s = sc.line_timeout_s;
+      o.auth_token = read_token(sc);
+      o.tls.cert_file = sc.tls_cert;
+      o.tls.key_file = sc.tls_key;
+      o.tls.ca_file = sc.tls_ca;
+      o.tls.verify_client = sc.tls_verify_client;
       sources_.push_back(std::make_unique<connectors::TcpSource>(o, *ingest_));
     } else if (sc.type == "kafka") {
       connectors::KafkaSourceOptions o;

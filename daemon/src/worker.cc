@@ -16,8 +16,14 @@ using connectors::Record;
 using connectors::RejectReason;
 using Clock = std::chrono::steady_clock;
 
-TsCheck check_timestamp(bool has_last, double last_ts, double ts) {
-  if (!has_last || ts > last_ts) return TsCheck::kAccept;
+TsCheck check_timestamp(bool has_last, double last_ts, double ts, const TsLimits& limits,
+                        double now_s) {
+  if (limits.max_ahead_s > 0.0 && ts > now_s + limits.max_ahead_s) return TsCheck::kAheadOfNow;
+  if (!has_last) return TsCheck::kAccept;
+  if (ts > last_ts) {
+    return limits.max_jump_s > 0.0 && ts - last_ts > limits.max_jump_s ? TsCheck::kJump
+                                                                       : TsCheck::kAccept;
+  }
   return ts == last_ts ? TsCheck::kDuplicate : TsCheck::kOutOfOrder;
 }
 
@@ -88,6 +94,10 @@ struct Worker::Entity {
   bool has_row = false;
   std::vector<AckToken> unacked;  // records that fed the step being built
   Clock::time_point newest_ingest{};
+  // Records in a row beyond pipeline.max_ts_jump_s, in order with each other (future_ts
+  // until pipeline.future_ts_confirm of them say the jump is real), and the newest ts.
+  int jump_run = 0;
+  double jump_ts = 0.0;
 };
 
 struct Worker::PendingStep {
@@ -135,6 +145,15 @@ void check_scorer(const StepScorer& scorer, const std::string& name) {
     make_entity_state(info);  // throws if the normaliser does not fit
   }
 }
+
+// Checked again right before each (re)load: a symlink swapped in after the config check
+// must not lead outside model_dirs either.
+void check_model_dir(const Config& config, const ModelConfig& model) {
+  std::string resolved;
+  if (model.fake || model_path_allowed(config.model_dirs, model.path, resolved)) return;
+  throw std::runtime_error("model '" + model.name + "': '" + model.path + "' resolves to '" +
+                           resolved + "', outside model_dirs");
+}
 }  // namespace
 
 Worker::Worker(const Config& config, RecordQueue& queue, std::vector<connectors::AlertSink*> sinks,
@@ -148,6 +167,7 @@ Worker::Worker(const Config& config, RecordQueue& queue, std::vector<connectors:
   for (const auto& mc : config_.models) {
     auto m = std::make_unique<Model>();
     m->config = mc;
+    check_model_dir(config_, mc);
     m->scorer = load_model(mc);
     m->capacity = measure(mc, *m->scorer);
     m->index = connectors::SensorIndex(m->scorer->info().sensors);
@@ -387,9 +407,43 @@ void Worker::handle(Record& record) {
     e->unacked.clear();
   }
 
-  switch (check_timestamp(e->has_ts, e->last_ts, record.ts)) {
+  const PipelineConfig& pc = config_.pipeline;
+  const double now_s =
+      pc.max_ts_ahead_s > 0.0
+          ? std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count()
+          : 0.0;
+  TsCheck check = check_timestamp(e->has_ts, e->last_ts, record.ts,
+                                  {pc.max_ts_jump_s, pc.max_ts_ahead_s}, now_s);
+  if (check == TsCheck::kJump) {
+    bool continues =
+        e->jump_run > 0 && record.ts > e->jump_ts && record.ts - e->jump_ts <= pc.max_ts_jump_s;
+    e->jump_run = continues ? e->jump_run + 1 : 1;
+    e->jump_ts = record.ts;
+    if (pc.future_ts_confirm > 0 && e->jump_run >= pc.future_ts_confirm) {
+      // Several records agree: the producer's clock really moved on (an outage). The
+      // windows would span the gap, so they start again.
+      connectors::logger("worker")->warn(
+          "entity '{}': ts jumped by {} s (confirmed by {} records): its windows warm up again",
+          e->name, record.ts - e->last_ts, e->jump_run);
+      e->state = make_entity_state(e->model->scorer->info());
+      for (const auto& t : e->unacked)
+        connectors::ack(t);
+      e->unacked.clear();
+      check = TsCheck::kAccept;
+    }
+  }
+  if (check != TsCheck::kJump) e->jump_run = 0;
+  switch (check) {
     case TsCheck::kAccept:
       break;
+    case TsCheck::kJump:
+      reject(record, RejectReason::kFutureTs,
+             "more than pipeline.max_ts_jump_s after the previous sample");
+      return;
+    case TsCheck::kAheadOfNow:
+      reject(record, RejectReason::kFutureTs, "more than pipeline.max_ts_ahead_s ahead of now");
+      return;
     case TsCheck::kDuplicate:
       reject(record, RejectReason::kDuplicateTs, "same ts as the previous sample");
       return;
@@ -527,6 +581,7 @@ void Worker::reload_models() {
     std::unique_ptr<StepScorer> fresh;
     std::optional<CapacityMeasurement> capacity;
     try {
+      check_model_dir(config_, m->config);
       fresh = load_model(m->config);
       capacity = measure(m->config, *fresh);
     } catch (const std::exception& ex) {

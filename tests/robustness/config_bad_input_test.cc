@@ -120,6 +120,28 @@ TEST_F(ConfigBadInputTest, ImpossibleValueNamesKeyAndLine) {
                "shutdown.drain_deadline_s", "> 0");
   expect_error(std::string(kBase) + "scoring:\n  detect_scale: 3\n", 9, "scoring.detect_scale",
                "must index pipeline.scales");
+  expect_error(std::string(kBase) + "pipeline:\n  step: 1\n  max_ts_jump_s: -1\n", 10,
+               "pipeline.max_ts_jump_s", ">= 0");
+  expect_error(std::string(kBase) + "pipeline:\n  future_ts_confirm: -2\n", 9,
+               "pipeline.future_ts_confirm", ">= 0");
+  expect_error(std::string(kBase) + "pipeline:\n  max_ts_ahead_s: soon\n", 9,
+               "pipeline.max_ts_ahead_s", "a number");
+}
+
+TEST_F(ConfigBadInputTest, TcpSecurityMistakesNameKeyAndLine) {
+  const std::string tcp = "sources:\n  - type: tcp\n";  // lines 1-2; the key is on line 3
+  const std::string model = "models:\n  - name: m\n    fake: {sensors: [a]}\n";
+  // A token must not sit in the YAML (configs end up in repositories and ConfigMaps).
+  expect_error(tcp + "    auth: {token: hunter2}\n" + model, 3, "sources[0].auth.token",
+               "token_file or token_env");
+  expect_error(tcp + "    auth: {token_file: /a, token_env: B}\n" + model, 3, "sources[0].auth",
+               "exactly one");
+  expect_error(tcp + "    auth: {}\n" + model, 3, "sources[0].auth", "exactly one");
+  expect_error(tcp + "    tls: {key: /k.pem}\n" + model, 3, "sources[0].tls.cert", "required");
+  expect_error(tcp + "    tls: {cert: /c.pem, key: /k.pem, verify_client: true}\n" + model, 3,
+               "sources[0].tls.verify_client", "tls.ca");
+  expect_error(tcp + "    idle_timeout_s: -1\n" + model, 3, "sources[0].idle_timeout_s", ">= 0");
+  expect_error(tcp + "    line_timeout_s: x\n" + model, 3, "sources[0].line_timeout_s", "a number");
 }
 
 TEST_F(ConfigBadInputTest, DanglingReferenceNamesKeyAndLine) {

@@ -88,17 +88,80 @@ TEST_F(WorkerBadInputTest, OutOfOrderAndDuplicateTsAreCountedApart) {
   EXPECT_EQ(steps_, 1u);  // rows 10, 11, 12, 13 were accepted
 }
 
-TEST_F(WorkerBadInputTest, FarFutureTsIsAcceptedAndThenBlocksTheEntity) {
-  // TODO: the timestamp rule has no bound on how far ahead a ts may be, so one record
-  // with a ts years ahead is accepted and every later on-time record of that entity is
-  // rejected as out_of_order until the clock catches up (reported to the coordinator;
-  // a fix is a `future_ts` reason checked against the newest ts + a configured skew).
-  // This test pins today's behaviour: never silent, every rejected record is counted.
+TEST_F(WorkerBadInputTest, FarFutureTsIsRejectedAndDoesNotBlockTheEntity) {
+  // Regression (finding 2 of docs/robustness.md): one record with a ts years ahead used to
+  // be accepted, and every later on-time record of its entity was then out_of_order. With
+  // the default pipeline.max_ts_jump_s (86400) it is rejected and the clock stays at 2.
   run(test_config("default"),
       {"e,1,0,0,0", "e,2,0,0,0", "e,4102444800,0,0,0", "e,3,0,0,0", "e,4,0,0,0", "f,3,0,0,0"});
-  EXPECT_EQ(count(RejectReason::kOutOfOrder), 2u);
-  EXPECT_EQ(rejected_, 2u);
+  EXPECT_EQ(count(RejectReason::kFutureTs), 1u);
+  EXPECT_EQ(count(RejectReason::kOutOfOrder), 0u);
+  EXPECT_EQ(rejected_, 1u);
   EXPECT_EQ(records_, 6u);
+  EXPECT_EQ(steps_, 1u);  // e: rows 1, 2, 3, 4 fill the window of scale 4
+}
+
+TEST_F(WorkerBadInputTest, JumpConfirmedByConsecutiveRecordsIsAcceptedAndWarmsUpAgain) {
+  // A producer back after a 2-day outage: future_ts_confirm (3) records in order beyond the
+  // bound make the jump real. The first two are future_ts, the third is accepted and the
+  // windows restart, so rows 200002..200005 are a fresh warm-up: one step at 200005.
+  // Without the restart every row after the jump would be a step (4 more).
+  run(test_config("default"),
+      {"e,1,0,0,0", "e,2,0,0,0", "e,3,0,0,0", "e,4,0,0,0", "e,200000,0,0,0", "e,200001,0,0,0",
+       "e,200002,0,0,0", "e,200003,0,0,0", "e,200004,0,0,0", "e,200005,0,0,0"});
+  EXPECT_EQ(count(RejectReason::kFutureTs), 2u);
+  EXPECT_EQ(rejected_, 2u);
+  EXPECT_EQ(steps_, 2u);
+}
+
+TEST_F(WorkerBadInputTest, InterleavedOnTimeRecordsKeepABogusJumpFromBeingConfirmed) {
+  // A producer with one broken clock field among good records: each future record starts a
+  // new run (an on-time record in between ends it), so none is ever accepted.
+  run(test_config("default"),
+      {"e,1,0,0,0", "e,900000,0,0,0", "e,2,0,0,0", "e,900001,0,0,0", "e,3,0,0,0", "e,900002,0,0,0",
+       "e,4,0,0,0", "e,900003,0,0,0", "e,5,0,0,0"});
+  EXPECT_EQ(count(RejectReason::kFutureTs), 4u);
+  EXPECT_EQ(count(RejectReason::kOutOfOrder), 0u);
+  EXPECT_EQ(steps_, 2u);  // rows 1..5: steps at 4 and 5
+}
+
+TEST_F(WorkerBadInputTest, MaxTsJumpZeroTurnsTheBoundOff) {
+  Config c = test_config("default");
+  c.pipeline.max_ts_jump_s = 0.0;
+  run(c, {"e,1,0,0,0", "e,2,0,0,0", "e,4102444800,0,0,0", "e,3,0,0,0"});
+  EXPECT_EQ(count(RejectReason::kFutureTs), 0u);
+  EXPECT_EQ(count(RejectReason::kOutOfOrder), 1u);  // the old behaviour, by choice
+}
+
+TEST_F(WorkerBadInputTest, TsAheadOfTheWallClockIsFutureTsEvenForAFirstRecord) {
+  Config c = test_config("default");
+  c.pipeline.max_ts_ahead_s = 3600.0;
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto line = [](const char* entity, double ts) {
+    return std::string(entity) + "," + std::to_string(static_cast<long long>(ts)) + ",0,0,0";
+  };
+  // g's first record is a day ahead; e's fifth is two hours ahead; e's others are a minute
+  // old, well inside the bound whatever the test machine's speed.
+  run(c, {line("g", now + 86400), line("e", now - 60), line("e", now - 59), line("e", now - 58),
+          line("e", now - 57), line("e", now + 7200), line("g", now - 60)});
+  EXPECT_EQ(count(RejectReason::kFutureTs), 2u);
+  EXPECT_EQ(rejected_, 2u);
+  EXPECT_EQ(steps_, 1u);
+}
+
+TEST(FutureTsRuleTest, BoundsAreStrictAndOptional) {
+  using mscred::daemon::check_timestamp;
+  using mscred::daemon::TsCheck;
+  const mscred::daemon::TsLimits limits{100.0, 10.0};
+  EXPECT_EQ(check_timestamp(true, 50.0, 150.0, limits, 1000.0), TsCheck::kAccept);  // = bound
+  EXPECT_EQ(check_timestamp(true, 50.0, 150.5, limits, 1000.0), TsCheck::kJump);
+  EXPECT_EQ(check_timestamp(false, 0.0, 1e12, {100.0, 0.0}, 1000.0), TsCheck::kAccept);
+  EXPECT_EQ(check_timestamp(false, 0.0, 1010.0, limits, 1000.0), TsCheck::kAccept);
+  EXPECT_EQ(check_timestamp(false, 0.0, 1010.5, limits, 1000.0), TsCheck::kAheadOfNow);
+  EXPECT_EQ(check_timestamp(true, 1000.0, 1000.0, limits, 1000.0), TsCheck::kDuplicate);
+  EXPECT_EQ(check_timestamp(true, 1000.0, 999.0, limits, 1000.0), TsCheck::kOutOfOrder);
+  EXPECT_EQ(check_timestamp(true, 0.0, 1e300, {}, 0.0), TsCheck::kAccept);  // both off
 }
 
 TEST_F(WorkerBadInputTest, RecordsThatDoNotFitTheModelAreCountedByReason) {

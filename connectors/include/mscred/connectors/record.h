@@ -32,6 +32,13 @@ enum class RejectReason : uint8_t {
   kUnknownEntity,    // entity has no model and no default model is configured
   kOutOfOrder,       // ts older than the entity's last accepted ts
   kDuplicateTs,      // ts equal to the entity's last accepted ts
+  kFutureTs,         // ts too far beyond the entity's last ts, or ahead of the wall clock
+  // Connection-level (TCP): each counts one connection, not a record.
+  kAuthFailed,      // first line was not `AUTH <token>`; the connection is closed
+  kMaxConnections,  // refused: sources[].max_connections clients already connected
+  kTimeout,         // closed: idle longer than idle_timeout_s, or a line (or the
+                    // handshake, or the AUTH line) not complete within line_timeout_s
+  kTlsHandshake,    // closed: the TLS handshake failed (not TLS, bad or missing client cert)
   kCount
 };
 

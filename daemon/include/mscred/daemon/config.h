@@ -40,6 +40,17 @@ struct SourceConfig {
   size_t max_line_bytes = 65536;
   size_t max_connections = 256;
   bool reply_errors = true;
+  double idle_timeout_s = 300.0;  // 0 = never
+  double line_timeout_s = 60.0;   // 0 = no bound
+  // auth: the shared token is read at start-up from a file or an environment variable
+  // (never written in the YAML); both empty = no token check.
+  std::string auth_token_file;
+  std::string auth_token_env;
+  // tls: on when tls_cert is set.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  bool tls_verify_client = false;
   // kafka
   std::vector<std::string> topics;
   std::string group_id = "mscredd";
@@ -84,6 +95,17 @@ struct PipelineConfig {
   int step = 10;                        // samples between signature matrices
   int history = 5;                      // h: steps per model input
   connectors::MissingPolicy missing = connectors::MissingPolicy::kReject;
+  //! A ts more than this beyond the entity's last accepted ts is rejected (future_ts) and
+  //! does not move its clock; 0 = no bound. In the unit of ts (seconds for Unix time).
+  double max_ts_jump_s = 86400.0;
+  //! This many consecutive in-order records beyond the bound make the jump real (a
+  //! producer back after a long outage): the last of them is accepted and the entity's
+  //! windows warm up again. 0 = never accept a jump.
+  int future_ts_confirm = 3;
+  //! For ts in Unix seconds: a ts more than this ahead of the daemon's wall clock is
+  //! rejected (future_ts), the first record of an entity too; 0 = off (the default, since
+  //! ts may be a sample index or another clock).
+  double max_ts_ahead_s = 0.0;
 };
 
 struct ScoringConfig {
@@ -138,6 +160,9 @@ struct Config {
   std::string file;  // where it came from (for messages)
   std::vector<SourceConfig> sources;
   EntitiesConfig entities;
+  //! Directories checkpoints may be loaded from (absolute, symlinks resolved at load);
+  //! empty = any path (a warning at start-up). See model_path_allowed().
+  std::vector<std::string> model_dirs;
   std::vector<ModelConfig> models;
   PipelineConfig pipeline;
   ScoringConfig scoring;
@@ -148,6 +173,14 @@ struct Config {
   HealthConfig health;
   ShutdownConfig shutdown;
 };
+
+//! Whether checkpoint `path` lies inside one of `dirs` once symlinks and `..` are resolved
+//! (std::filesystem::weakly_canonical, so a path that does not exist yet is judged by its
+//! existing parent); `resolved` gets the resolved path. True when `dirs` is empty. Called
+//! by the config check and again right before every (re)load, so a symlink swapped in
+//! later is caught too.
+bool model_path_allowed(const std::vector<std::string>& dirs, const std::string& path,
+                        std::string& resolved);
 
 //! Reads and validates `path`. Throws ConfigError (also for an unreadable file or bad
 //! YAML, with line 0 when there is no position).

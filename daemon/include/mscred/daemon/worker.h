@@ -30,8 +30,16 @@ using RecordQueue = BoundedQueue<connectors::Record>;
 //! an older one is out of order (reason out_of_order); both are counted and dropped, and
 //! the entity's state is unchanged. (Re-sorting would need a reorder buffer and delay every
 //! alert; producers that reorder should fix it upstream.)
-enum class TsCheck { kAccept, kDuplicate, kOutOfOrder };
-TsCheck check_timestamp(bool has_last, double last_ts, double ts);
+//! With limits, a ts more than `max_jump_s` beyond the last accepted one is kJump, and one
+//! more than `max_ahead_s` ahead of `now_s` (wall clock, Unix seconds) is kAheadOfNow,
+//! also for an entity's first record; both are rejected as future_ts. 0 = that bound off.
+enum class TsCheck { kAccept, kDuplicate, kOutOfOrder, kJump, kAheadOfNow };
+struct TsLimits {
+  double max_jump_s = 0.0;
+  double max_ahead_s = 0.0;
+};
+TsCheck check_timestamp(bool has_last, double last_ts, double ts, const TsLimits& limits = {},
+                        double now_s = 0.0);
 
 //! The RecordConsumer the sources push into: the bounded queue plus the ingest and reject
 //! counters. Thread-safe (called from every source thread).

@@ -72,6 +72,11 @@ def read_data(path, max_rows):
 
 def main(argv):
     max_rows = 0
+    synth_dir = None
+    if "--synth" in argv:
+        i = argv.index("--synth")
+        synth_dir = argv[i + 1]
+        del argv[i:i + 2]
     if "--max-rows" in argv:
         i = argv.index("--max-rows")
         max_rows = int(argv[i + 1])
@@ -118,6 +123,8 @@ def main(argv):
             res.append(((win[:, -1] - out) ** 2).numpy())
     res = np.concatenate(res)  # [steps, scales, n, n]
     print(f"{len(newest)} steps, n = {n}, scales {scales}, theta {theta}")
+    if synth_dir:
+        copy_ratio(synth_dir, model, x, raw, norm, scales, rows, hist, newest, res, sig)
 
     def window_has_label(row, w):
         return labels is not None and labels[max(0, row - w + 1):row + 1].any()
@@ -157,6 +164,53 @@ def main(argv):
                   f"{cb.max() if len(cb) else -1}; cause rank by count "
                   + " ".join(f"s{c + 1}:{rank[c]}" for c in causes) + ", by excess "
                   + " ".join(f"s{c + 1}:{erank[c]}" for c in causes))
+
+
+def copy_ratio(synth_dir, model, x, raw, norm, scales, rows, hist, newest, res, sig):
+    """How much of an anomaly's effect the model reproduces (data = test.csv of `mscred synth`).
+
+    The clean counterpart of the test data is rebuilt from synth.txt: on each anomaly's cause
+    series the shock (+1, -1, ...) is replaced by the series' deterministic part, its noise
+    kept (value - shock). D = M(anomalous) - M(clean) is the anomaly's effect on the newest
+    signature, E = Xhat - M(clean) the model's departure from the clean matrix; the ratio
+    <E, D> / <D, D> is 1 when the model reproduces the anomaly (copies its input) and 0 when
+    it reconstructs the clean matrix.
+    """
+    meta = [line.split() for line in open(os.path.join(synth_dir, "synth.txt"))]
+    series = [m for m in meta if m and m[0] == "series"]
+    valid_end = int(next(m[0].split("=")[1] for m in meta if m and m[0].startswith("valid_end=")))
+    clean = raw.copy()
+    for m in meta:
+        if not m or m[0] != "anomaly":
+            continue
+        b, e = int(m[3]), int(m[4])
+        for name in m[5].split(","):
+            i = int(name[1:]) - 1
+            t0, om, cos = float(series[i][3]), float(series[i][4]), series[i][2] == "cos"
+            for r in range(b, min(e, len(raw))):
+                shock = 1.0 if (r - b) % 2 == 0 else -1.0
+                arg = (valid_end + r - t0) / om
+                clean[r, i] = raw[r, i] - shock + (np.cos(arg) if cos else np.sin(arg))
+    xc = (clean - np.array(norm["offset"])) / np.array(norm["scale"])
+    changed = np.abs(xc - x).sum(axis=1) > 0
+    with torch.no_grad():
+        for s, w in enumerate(scales):
+            num = den = 0.0
+            steps = 0
+            for k, r in enumerate(newest):
+                if not changed[max(0, r - w + 1):r + 1].any():
+                    continue
+                a, c = x[r - w + 1:r + 1], xc[r - w + 1:r + 1]
+                d = a.T @ a / w - c.T @ c / w
+                j = k + hist - 1
+                win = torch.from_numpy(sig[j - hist + 1:j + 1][None])
+                xhat = model(win)[0, s].numpy()
+                e = xhat - c.T @ c / w
+                num += float((e * d).sum())
+                den += float((d * d).sum())
+                steps += 1
+            print(f"  w={w}: copy ratio <Xhat - M_clean, M_anom - M_clean> / |M_anom - M_clean|^2 "
+                  f"= {num / den:.2f} over {steps} anomalous steps")
 
 
 if __name__ == "__main__":

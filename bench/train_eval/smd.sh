@@ -5,7 +5,7 @@
 #   MACHINES="machine-1-6" EPOCHS=30 MAX_SECONDS=0 MAX_ROWS=0 bench/train_eval/smd.sh
 #
 # BATCH and LR as for mscred train. MAX_ROWS limits the training rows (0 = all 23.7k) and
-# TEST_ROWS the replayed test rows (0 = all).
+# TEST_ROWS the replayed test rows (0 = all). DETECT_SCALES as in synth.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MSCRED=${MSCRED:-build/daemon/mscred}
@@ -21,6 +21,7 @@ KERNEL=${KERNEL:-3}
 THREADS=${THREADS:-1}
 BATCH=${BATCH:-32}
 LR=${LR:-2e-4}
+DETECT_SCALES=${DETECT_SCALES:-}
 export OPENBLAS_NUM_THREADS=1
 
 for m in $MACHINES; do
@@ -33,6 +34,12 @@ for m in $MACHINES; do
   "$MSCRED" eval --model "$d/model.ckpt" --data "$SMD/test/$m.txt" --max-rows "$TEST_ROWS" \
     --labels "$SMD/test_label/$m.txt" --interpretation "$SMD/interpretation_label/$m.txt" \
     --threads "$THREADS" --out "$d/steps.csv" --summary-json "$d/summary.json" >"$d/eval.log" 2>&1
+  for ds in $DETECT_SCALES; do
+    "$MSCRED" eval --model "$d/model.ckpt" --data "$SMD/test/$m.txt" --max-rows "$TEST_ROWS" \
+      --labels "$SMD/test_label/$m.txt" --interpretation "$SMD/interpretation_label/$m.txt" \
+      --threads "$THREADS" --detect-scale "$ds" --out "$d/steps_detect$ds.csv" \
+      --summary-json "$d/summary_detect$ds.json" >"$d/eval_detect$ds.log" 2>&1
+  done
   grep -v "^epoch" "$d/train.log" | tail -6
   cat "$d/eval.log"
 done

@@ -7,7 +7,10 @@
 #
 # Environment: MSCRED (binary), OUT (output root), SEEDS, LAMBDA (noise), EPOCHS, PATIENCE,
 # MAX_SECONDS (training budget per seed, 0 = none), KERNEL (ConvLSTM kernel), THREADS,
-# BATCH, LR, NORMALISER (minmax or zscore).
+# BATCH, LR, NORMALISER (minmax or zscore), MAX_ROWS (train on the first N rows of train.csv,
+# its last 20 % being the validation part; 0 = all 10000), DETECT_SCALES (extra `mscred eval`
+# runs with --detect-scale for each index listed, e.g. "1 2 -1"; thresholds stay the
+# validation-derived ones).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MSCRED=${MSCRED:-build/daemon/mscred}
@@ -22,6 +25,8 @@ THREADS=${THREADS:-1}
 BATCH=${BATCH:-32}
 LR=${LR:-2e-4}
 NORMALISER=${NORMALISER:-minmax}
+MAX_ROWS=${MAX_ROWS:-0}
+DETECT_SCALES=${DETECT_SCALES:-}
 export OPENBLAS_NUM_THREADS=1  # OpenBLAS threads fight LibTorch's (see shared/bench/README.md)
 
 for seed in $SEEDS; do
@@ -31,12 +36,18 @@ for seed in $SEEDS; do
   "$MSCRED" synth --seed "$seed" --lambda "$LAMBDA" --out "$d/data" >"$d/synth.log"
   # train.csv holds rows 0-10000; its last 20 % (8000-10000) is the generator's validation part.
   "$MSCRED" train --data "$d/data/train.csv" --out "$d/model.ckpt" --model-id "synth-s$seed" \
-    --val-fraction 0.2 --epochs "$EPOCHS" --patience "$PATIENCE" --max-seconds "$MAX_SECONDS" \
+    --max-rows "$MAX_ROWS" --val-fraction 0.2 --epochs "$EPOCHS" --patience "$PATIENCE" --max-seconds "$MAX_SECONDS" \
     --kernel "$KERNEL" --threads "$THREADS" --batch "$BATCH" --lr "$LR" --normaliser "$NORMALISER" --seed "$seed" \
     >"$d/train.log" 2>&1
   "$MSCRED" eval --model "$d/model.ckpt" --data "$d/data/test.csv" \
     --labels "$d/data/test_label.txt" --interpretation "$d/data/interpretation_label.txt" \
     --threads "$THREADS" --out "$d/steps.csv" --summary-json "$d/summary.json" >"$d/eval.log" 2>&1
-  cat "$d/train.log" | grep -v "^epoch" | tail -6
+  for ds in $DETECT_SCALES; do
+    "$MSCRED" eval --model "$d/model.ckpt" --data "$d/data/test.csv" \
+      --labels "$d/data/test_label.txt" --interpretation "$d/data/interpretation_label.txt" \
+      --threads "$THREADS" --detect-scale "$ds" --out "$d/steps_detect$ds.csv" \
+      --summary-json "$d/summary_detect$ds.json" >"$d/eval_detect$ds.log" 2>&1
+  done
+  grep -v "^epoch" "$d/train.log" | tail -6
   cat "$d/eval.log"
 done

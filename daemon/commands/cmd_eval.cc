@@ -43,6 +43,10 @@ struct EvalCli {
   int threads = 1;
   std::size_t batch = 32;
   std::size_t max_rows = 0;
+  //! Overrides the checkpoint's scoring.detect_scale (kKeepDetectScale = keep it). The
+  //! thresholds stay the validation-derived ones stored for every scale.
+  int detect_scale = kKeepDetectScale;
+  static constexpr int kKeepDetectScale = -100;
 };
 
 // Labels for the rows of `table`: SMD files when given, else the table's label column.
@@ -102,9 +106,23 @@ int run_eval(const EvalCli& o) {
   const auto& info = det->info();
   const auto n = info.sensors.size();
   const auto scales = info.signature.scales.size();
-  const int cause_scale = info.score.cause_scale == pl::kCauseScaleFollowsDetect
-                              ? info.score.detect_scale
-                              : info.score.cause_scale;
+  pl::ScoreConfig score_config = info.score;
+  const bool override_scale = o.detect_scale != EvalCli::kKeepDetectScale;
+  if (override_scale) {
+    score_config.detect_scale = o.detect_scale;
+    if (const auto problem = pl::check_score_config(score_config, info.thresholds, scales);
+        !problem.empty()) {
+      throw std::runtime_error("--detect-scale: " + problem);
+    }
+  }
+  const int cause_scale = score_config.cause_scale == pl::kCauseScaleFollowsDetect
+                              ? score_config.detect_scale
+                              : score_config.cause_scale;
+  if (const auto unusable = pl::unusable_thresholds(info.thresholds, scales, n);
+      !unusable.empty()) {
+    std::fprintf(stderr, "mscred eval: WARNING: %s\n",
+                 pl::describe_unusable_thresholds(unusable, info.signature.scales).c_str());
+  }
 
   std::ofstream steps_csv;
   if (!o.out.empty()) {
@@ -127,12 +145,18 @@ int run_eval(const EvalCli& o) {
   auto flush = [&]() {
     if (pending_rows.empty()) return;
     const auto t0 = std::chrono::steady_clock::now();
-    const auto detections = det->score(windows.data(), pending_rows.size(), &residuals);
+    auto detections = det->score(windows.data(), pending_rows.size(), &residuals);
     infer_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (override_scale) {
+      for (std::size_t b = 0; b < detections.size(); ++b) {
+        pl::detect_into(residuals.data() + b * det->matrix_size(), scales, n, score_config,
+                        info.thresholds, &detections[b]);
+      }
+    }
     for (std::size_t b = 0; b < detections.size(); ++b) {
       const auto& d = detections[b];
       const std::size_t row = pending_rows[b];
-      results.add(row, d, info.score.detect_scale,
+      results.add(row, d, score_config.detect_scale,
                   pl::rank_sensors(residuals.data() + b * det->matrix_size(), scales, n,
                                    cause_scale, info.score.theta));
       if (steps_csv.is_open()) {
@@ -178,6 +202,8 @@ int run_eval(const EvalCli& o) {
       {"rows", rows},
       {"steps", steps},
       {"detecting_steps", detected},
+      {"detect_scale", score_config.detect_scale},
+      {"thresholds", info.thresholds.tau},
       {"inference_windows_per_s", infer_s > 0 ? double(steps) / infer_s : 0.0}};
   pl::Labels labels;
   if (load_labels(o, table, rows, &labels)) {
@@ -255,6 +281,9 @@ std::function<int()> setup_eval(CLI::App& sub) {
   sub.add_option("--device", o->device, "cpu, cuda:N or auto")->capture_default_str();
   sub.add_option("--threads", o->threads, "LibTorch intra-op threads")->capture_default_str();
   sub.add_option("--batch", o->batch, "Windows per inference batch")->capture_default_str();
+  sub.add_option("--detect-scale", o->detect_scale,
+                 "Score deciding detection instead of the checkpoint's: a scale index, -1 = "
+                 "total (thresholds stay the validation-derived ones)");
   sub.add_option("--max-rows", o->max_rows, "Replay only the first N rows (0 = all)")
       ->capture_default_str();
   return [o]() { return run_eval(*o); };

@@ -15,6 +15,7 @@
 #include "mscred/daemon/command_registry.h"
 #include "mscred/model/train.h"
 #include "mscred/pipeline/csv.h"
+#include "mscred/pipeline/scoring.h"
 
 namespace {
 
@@ -143,6 +144,22 @@ int run_train(TrainCli& o, const CLI::App& sub) {
     std::printf(" scale %d: %.1f", r.info.signature.scales[s], r.info.thresholds.tau[s]);
   }
   std::printf(", total %.1f\n", r.info.thresholds.tau_total);
+  const auto n = r.info.sensors.size();
+  const auto unusable =
+      mscred::pipeline::unusable_thresholds(r.info.thresholds, r.info.signature.scales.size(), n);
+  if (!unusable.empty()) {
+    // The checkpoint is still written (it may be wanted for inspection), but say loudly that
+    // a model whose detection threshold cannot be exceeded will never alert.
+    bool detect_unusable = false;
+    for (const auto& u : unusable)
+      detect_unusable = detect_unusable || u.scale == r.info.score.detect_scale;
+    std::fprintf(
+        stderr, "mscred train: WARNING: %s%s\n",
+        mscred::pipeline::describe_unusable_thresholds(unusable, r.info.signature.scales).c_str(),
+        detect_unusable ? " (this includes the detection score: the model will never "
+                          "alert)"
+                        : "");
+  }
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -215,6 +216,47 @@ Thresholds fit_thresholds(const std::vector<StepScore>& validation, double beta)
   }
   thresholds.tau_total = beta * static_cast<double>(max_total);
   return thresholds;
+}
+
+std::vector<UnusableThreshold> unusable_thresholds(const Thresholds& thresholds, std::size_t scales,
+                                                   std::size_t n) {
+  if (thresholds.tau.size() != scales) {
+    throw std::invalid_argument("unusable_thresholds: " + std::to_string(thresholds.tau.size()) +
+                                " thresholds for " + std::to_string(scales) + " scales");
+  }
+  const auto per_scale = static_cast<std::int64_t>(n * n);
+  std::vector<UnusableThreshold> out;
+  for (std::size_t s = 0; s < scales; ++s) {
+    if (!(thresholds.tau[s] < static_cast<double>(per_scale))) {
+      out.push_back({static_cast<int>(s), thresholds.tau[s], per_scale});
+    }
+  }
+  const auto total = static_cast<std::int64_t>(scales) * per_scale;
+  if (!(thresholds.tau_total < static_cast<double>(total))) {
+    out.push_back({kAllScales, thresholds.tau_total, total});
+  }
+  return out;
+}
+
+std::string describe_unusable_thresholds(const std::vector<UnusableThreshold>& unusable,
+                                         const std::vector<int>& windows) {
+  if (unusable.empty()) return {};
+  std::string s = "thresholds that no step can exceed (it can never detect):";
+  for (const UnusableThreshold& u : unusable) {
+    const bool total = u.scale == kAllScales;
+    const auto index = static_cast<std::size_t>(u.scale);
+    s += total ? " total"
+               : " scale " + (index < windows.size() ? std::to_string(windows[index])
+                                                     : "#" + std::to_string(u.scale));
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " tau %.1f >= %lld elements;", u.tau,
+                  static_cast<long long>(u.max_count));
+    s += buf;
+  }
+  s += " the validation windows already have nearly every residual element above theta: train "
+       "longer (more epochs or --max-seconds), or raise --theta (e.g. for z-score data), or "
+       "lower --beta";
+  return s;
 }
 
 std::vector<SensorRank> rank_sensors(const float* residual, std::size_t scales, std::size_t n,

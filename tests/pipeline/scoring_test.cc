@@ -252,6 +252,51 @@ TEST(FitThresholdsTest, RejectsEmptyMismatchedAndBadBeta) {
   EXPECT_THROW(fit_thresholds(one, std::nan("")), std::invalid_argument);
 }
 
+TEST(UnusableThresholdsTest, FlagsTausNoCountCanExceed) {
+  // n = 4: a scale has 16 elements, the total of 2 scales 32. Validation maxima 12 / 10,
+  // total 22, beta 1.5: tau = 18 (>= 16: never), 15 (usable), total 33 (>= 32: never).
+  std::vector<StepScore> validation(1);
+  validation[0].count = {12, 10};
+  validation[0].total = 22;
+  const Thresholds thresholds = fit_thresholds(validation, 1.5);
+  const auto unusable = unusable_thresholds(thresholds, 2, 4);
+  ASSERT_EQ(unusable.size(), 2u);
+  EXPECT_EQ(unusable[0].scale, 0);
+  EXPECT_DOUBLE_EQ(unusable[0].tau, 18.0);
+  EXPECT_EQ(unusable[0].max_count, 16);
+  EXPECT_EQ(unusable[1].scale, kAllScales);
+  EXPECT_DOUBLE_EQ(unusable[1].tau, 33.0);
+  EXPECT_EQ(unusable[1].max_count, 32);
+
+  // The definition behind it: a residual with every element above theta is not detected.
+  const std::vector<float> all_high(2 * 16, 1.0f);
+  ScoreConfig config;
+  config.detect_scale = 0;
+  EXPECT_FALSE(detect(all_high.data(), 2, 4, config, thresholds).detected);
+  config.detect_scale = 1;
+  EXPECT_TRUE(detect(all_high.data(), 2, 4, config, thresholds).detected);
+
+  const std::string text = describe_unusable_thresholds(unusable, {10, 30});
+  EXPECT_NE(text.find("scale 10 tau 18.0 >= 16"), std::string::npos) << text;
+  EXPECT_NE(text.find("total tau 33.0 >= 32"), std::string::npos) << text;
+  EXPECT_EQ(text.find("scale 30"), std::string::npos) << text;
+  EXPECT_NE(text.find("train longer"), std::string::npos) << text;
+}
+
+TEST(UnusableThresholdsTest, BoundaryAndUsable) {
+  // tau exactly n*n cannot be exceeded (detection is count > tau); just below it can.
+  Thresholds thresholds;
+  thresholds.tau = {16.0, 15.5};
+  thresholds.tau_total = 31.9;
+  const auto unusable = unusable_thresholds(thresholds, 2, 4);
+  ASSERT_EQ(unusable.size(), 1u);
+  EXPECT_EQ(unusable[0].scale, 0);
+  thresholds.tau = {0.0, 1.0};
+  EXPECT_TRUE(unusable_thresholds(thresholds, 2, 4).empty());
+  EXPECT_TRUE(describe_unusable_thresholds({}, {10, 30}).empty());
+  EXPECT_THROW(unusable_thresholds(thresholds, 3, 4), std::invalid_argument);
+}
+
 TEST(SeverityTest, ToString) {
   EXPECT_STREQ(to_string(Severity::kNone), "none");
   EXPECT_STREQ(to_string(Severity::kShort), "short");

@@ -133,6 +133,28 @@ std::vector<PairRank> rank_pairs(const float* residual, std::size_t scales, std:
 //! result is kShort: one window cannot tell how long an anomaly lasts.
 Severity classify_severity(const std::uint8_t* scale_detected, std::size_t scales, bool detected);
 
+//! A threshold that no step can exceed: count[s] <= n*n and total <= scales*n*n, so
+//! tau_s >= n*n (or tau_total >= scales*n*n) means that score can never detect. This happens
+//! when the validation windows already have most elements above theta (an undertrained model,
+//! or theta too small for the scale of the normalised data). `scale` is the scale index or
+//! kAllScales for the total.
+struct UnusableThreshold {
+  int scale = 0;
+  double tau = 0.0;
+  std::int64_t max_count = 0;  //!< n*n, or scales*n*n for the total
+};
+
+//! The thresholds of `thresholds` that can never be exceeded by a model with `scales` scales
+//! of n x n matrices, in scale order, the total last. Empty when every score can detect.
+std::vector<UnusableThreshold> unusable_thresholds(const Thresholds& thresholds, std::size_t scales,
+                                                   std::size_t n);
+
+//! One line saying which thresholds can never be exceeded and what to do (train longer, raise
+//! theta, lower beta); empty when `unusable` is empty. `windows` names the scales
+//! (signature window lengths, index-aligned with the thresholds).
+std::string describe_unusable_thresholds(const std::vector<UnusableThreshold>& unusable,
+                                         const std::vector<int>& windows);
+
 //! Empty when `config` and `thresholds` fit a model with `scales` scales, else a message naming
 //! the offending key (scoring.theta, scoring.beta, scoring.detect_scale, ...).
 std::string check_score_config(const ScoreConfig& config, const Thresholds& thresholds,

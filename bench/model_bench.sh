@@ -6,6 +6,7 @@
 #
 #   bench/model_bench.sh            full run (about 15 minutes on 2 cores)
 #   QUICK=1 bench/model_bench.sh    smoke run (n = 30 and 38, few reps; about 2 minutes)
+#   THREADS=2 NS=30,38 SCALING_NS= bench/model_bench.sh   a subset
 #
 # Needs a Release build (BUILD_DIR, default build) with bench/model_perf, and Debian's
 # python3-torch. OPENBLAS_NUM_THREADS and OMP_NUM_THREADS are pinned to the intra-op
@@ -26,6 +27,10 @@ threads_list="${THREADS:-1 2}"
 if [ "${QUICK:-0}" = 1 ]; then
   args=(--quick --ns 30,38 --scaling-ns 38)
 fi
+# Subsets: NS=30,38 TRAIN_NS=30 SCALING_NS= (empty skips that part).
+[ -n "${NS+x}" ] && args+=(--ns "$NS")
+[ -n "${TRAIN_NS+x}" ] && args+=(--train-ns "$TRAIN_NS")
+[ -n "${SCALING_NS+x}" ] && args+=(--scaling-ns "$SCALING_NS")
 echo "# $(date -u +%FT%TZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) nproc $(nproc)"
 echo "# BLAS alternative: $(readlink -f /lib/x86_64-linux-gnu/libblas.so.3)"
 for t in $threads_list; do

@@ -13,6 +13,8 @@
 //   train <batch> <reps>             Adam steps (lr 2e-4) on the first `batch` windows
 //   out <path>                       writes the last stream call's output there
 //   mkldnn <0|1>                     every conv through oneDNN (1) or ATen's choice (0)
+//   profile <batch> <reps> <path>    streaming calls under the autograd profiler (chrome
+//                                    trace JSON at <path>)
 //   quit
 // Answers: {"times": [...seconds per call...], ...}. Threads: torch::set_num_threads from
 // argv[1] (also what OPENBLAS_NUM_THREADS should be set to by the caller).

@@ -88,7 +88,11 @@ std::unique_ptr<Detector> Detector::load(const std::string& path, const DeviceOp
   import_parameters(impl->net, contents.tensors, path);
   impl->net->to(impl->device);
   impl->net->eval();
+  // Default bound: 256 streams or 1 GiB of cache, whichever is smaller.
   impl->stream = std::make_unique<StreamEngine>(impl->net, impl->device, 256);
+  const std::size_t per_stream = std::max<std::size_t>(1, impl->stream->bytes_per_stream());
+  impl->stream->set_max_streams(
+      std::max<std::size_t>(1, std::min<std::size_t>(256, (std::size_t{1} << 30) / per_stream)));
   return std::unique_ptr<Detector>(new Detector(std::move(impl)));
 }
 

@@ -81,8 +81,8 @@ class Detector {
                                                 std::vector<float>* residuals_out = nullptr);
   //! Drops a stream's cache (entity reset or removed). Unknown ids are ignored.
   void forget_stream(std::uint64_t stream_id);
-  //! Bounds the cache to `max_streams` streams (default 256); 0 turns it off (the stream
-  //! calls then compute every window in full).
+  //! Bounds the cache to `max_streams` streams (default: 256 or 1 GiB of cache, whichever
+  //! is fewer streams); 0 turns it off (the stream calls then compute every window in full).
   void set_stream_cache_limit(std::size_t max_streams);
   StreamStats stream_stats() const;
 

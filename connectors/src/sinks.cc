@@ -91,6 +91,10 @@ struct DeliveryCounters {
 
 void delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   auto* counters = static_cast<DeliveryCounters*>(opaque);
+  // A tracked alert carries its DeliveryGroup; dropping the reference acknowledges the
+  // records behind it once every sink is done, unless the delivery failed.
+  std::unique_ptr<DeliveryRef> delivery(static_cast<DeliveryRef*>(message->_private));
+  if (message->err && delivery != nullptr) (*delivery)->fail();
   if (message->err) {
     counters->failed->fetch_add(1);
     logger("sinks")->error("alert to Kafka not delivered: {}", rd_kafka_err2str(message->err));
@@ -144,14 +148,23 @@ KafkaSink::~KafkaSink() {
 }
 
 void KafkaSink::publish(const Alert& alert) {
+  publish_tracked(alert, nullptr);
+}
+
+void KafkaSink::publish_tracked(const Alert& alert, DeliveryRef delivery) {
   std::string payload = alert_to_json(alert);
+  // Owned by librdkafka's message from a successful producev until its delivery report.
+  auto holder = delivery != nullptr ? std::make_unique<DeliveryRef>(std::move(delivery)) : nullptr;
   for (int attempt = 0; attempt < 10; ++attempt) {
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(impl_->producer, RD_KAFKA_V_TOPIC(impl_->topic.c_str()),
-                          RD_KAFKA_V_KEY(alert.entity.data(), alert.entity.size()),
-                          RD_KAFKA_V_VALUE(payload.data(), payload.size()),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        impl_->producer, RD_KAFKA_V_TOPIC(impl_->topic.c_str()),
+        RD_KAFKA_V_KEY(alert.entity.data(), alert.entity.size()),
+        RD_KAFKA_V_VALUE(payload.data(), payload.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE(holder.get()), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      holder.release();  // the delivery report deletes it
+      return;
+    }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       logger("sinks")->error("alert for '{}' not produced: {}", alert.entity,
                              rd_kafka_err2str(err));
@@ -160,6 +173,7 @@ void KafkaSink::publish(const Alert& alert) {
     rd_kafka_poll(impl_->producer, 100);
   }
   failed_.fetch_add(1);
+  if (holder != nullptr) (*holder)->fail();  // its records stay unacknowledged
 }
 
 bool KafkaSink::flush(std::chrono::milliseconds timeout) {

@@ -58,6 +58,11 @@ Daemon::Daemon(Config config, std::vector<connectors::AlertSink*> extra_sinks)
 
 Daemon::~Daemon() {
   if (started_ && !shut_down_) shutdown();
+  // A sink may still acknowledge records from its delivery thread (a late Kafka delivery
+  // report): sinks go before the sources those acknowledgements reach.
+  worker_.reset();
+  sinks_.clear();
+  sources_.clear();
 }
 
 void Daemon::start() {

@@ -557,8 +557,13 @@ void Worker::score_batch(Model& m) {
       alert.model_id = info.model_id;
       alert.instance = instance_;
       alert.ingest_time = step.ingest_time;
+      // The step's records are acknowledged when every sink has delivered the alert (the
+      // Kafka sink: on the broker's delivery report), never when a delivery failed.
+      auto delivery = std::make_shared<connectors::DeliveryGroup>(std::move(step.acks));
+      step.acks.clear();
       for (auto* sink : sinks_)
-        sink->publish(alert);
+        sink->publish_tracked(alert, delivery);
+      delivery.reset();
       stats_.alerts.fetch_add(1);
       if (metrics_ != nullptr) metrics_->alert(o.severity);
     }
@@ -566,7 +571,7 @@ void Worker::score_batch(Model& m) {
       metrics_->observe_end_to_end(
           std::chrono::duration<double>(Clock::now() - step.ingest_time).count());
     }
-    // Scored and handed to the sinks: the records behind this step are done.
+    // Scored without an alert: the records behind this step are done.
     for (const auto& t : step.acks)
       connectors::ack(t);
     stats_.steps_scored.fetch_add(1);

@@ -50,6 +50,9 @@ class KafkaSink : public AlertSink {
   KafkaSink(const std::string& topic, const std::map<std::string, std::string>& settings);
   ~KafkaSink() override;
   void publish(const Alert& alert) override;
+  //! Holds `delivery` until the broker acknowledged the alert (delivery report); an alert
+  //! that cannot be produced or delivered fails it, so its records are never acknowledged.
+  void publish_tracked(const Alert& alert, DeliveryRef delivery) override;
   bool flush(std::chrono::milliseconds timeout) override;
   uint64_t delivered() const { return delivered_.load(); }
   uint64_t failed() const { return failed_.load(); }

@@ -38,6 +38,9 @@ struct KafkaSource::Impl {
   std::mutex mutex;  // guards tracks and slot_of (done() comes from the worker thread)
   std::vector<PartitionTrack> tracks;  // indexed by AckToken::partition (a slot)
   std::map<PartitionKey, int32_t> slot_of;
+  // Committed offset of each partition assigned with a rewind: records below it are replays.
+  std::map<PartitionKey, int64_t> resume_at;
+  int64_t rewind_records = 0;
   RecordParser parser;
   std::deque<Record> backlog;  // parsed, met a full queue, not yet pushed (in order)
   std::chrono::steady_clock::time_point last_lag_update{};
@@ -52,6 +55,9 @@ struct KafkaSource::Impl {
     PartitionTrack t;
     t.topic = topic;
     t.partition = partition;
+    if (auto r = resume_at.find({topic, partition}); r != resume_at.end()) {
+      t.stored = r->second;  // never store (and commit) below the committed offset
+    }
     tracks.push_back(std::move(t));
     int32_t id = static_cast<int32_t>(tracks.size() - 1);
     slot_of[{topic, partition}] = id;
@@ -89,6 +95,7 @@ KafkaSource::KafkaSource(KafkaSourceOptions options, RecordConsumer& consumer, M
       metrics_(metrics),
       impl_(std::make_unique<Impl>()) {
   impl_->owner = this;
+  impl_->rewind_records = options_.rewind_records;
   impl_->consumer = &consumer_;
 }
 
@@ -231,6 +238,11 @@ void KafkaSource::poll_loop() {
     record.source = options_.name.c_str();
     record.ingest_time = std::chrono::steady_clock::now();
     record.ack = token;
+    {
+      std::lock_guard lock(impl_->mutex);
+      auto r = impl_->resume_at.find({topic, m->partition});
+      record.replay = r != impl_->resume_at.end() && m->offset < r->second;
+    }
     impl_->backlog.push_back(std::move(record));
   };
 
@@ -298,6 +310,43 @@ void KafkaSource::poll_loop() {
 
 namespace {
 
+// Starts each newly assigned partition `rewind_records` before its committed offset (not
+// before the low watermark) and remembers the committed offset, below which records are
+// replays. A partition without a committed offset starts where auto.offset.reset says.
+void rewind(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* partitions, KafkaSource::Impl* impl) {
+  auto log = logger("kafka");
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk, partitions, 10000);
+  if (err) {
+    log->warn("no committed offsets for the rewind ({}): resuming without it",
+              rd_kafka_err2str(err));
+    for (int i = 0; i < partitions->cnt; ++i)
+      partitions->elems[i].offset = RD_KAFKA_OFFSET_INVALID;  // = the committed offset
+    return;
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    auto& p = partitions->elems[i];
+    if (p.offset < 0) {
+      std::lock_guard lock(impl->mutex);
+      impl->resume_at.erase({p.topic, p.partition});
+      continue;
+    }
+    int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, 10000)) {
+      log->warn("{} [{}]: watermarks unknown, resuming at {} without a rewind", p.topic,
+                p.partition, p.offset);
+      continue;
+    }
+    const int64_t committed = p.offset;
+    p.offset = std::max(low, committed - impl->rewind_records);
+    {
+      std::lock_guard lock(impl->mutex);
+      impl->resume_at[{p.topic, p.partition}] = committed;
+    }
+    log->info("{} [{}]: committed {}, re-reading from {} to warm the windows", p.topic, p.partition,
+              committed, p.offset);
+  }
+}
+
 void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                   rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   auto* impl = static_cast<KafkaSource::Impl*>(opaque);
@@ -308,6 +357,7 @@ void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     for (int i = 0; i < partitions->cnt; ++i) {
       log->info("assigned {} [{}]", partitions->elems[i].topic, partitions->elems[i].partition);
     }
+    if (impl->rewind_records > 0) rewind(rk, partitions, impl);
     if (cooperative) {
       rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, partitions);
       if (e) rd_kafka_error_destroy(e);

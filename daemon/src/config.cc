@@ -94,6 +94,11 @@ void Reader::get<double>(const YAML::Node& map, const std::string& path, const c
   if (auto n = map[key]) out = scalar<double>(n, join(path, key), "a number");
 }
 template <>
+void Reader::get<int64_t>(const YAML::Node& map, const std::string& path, const char* key,
+                          int64_t& out) const {
+  if (auto n = map[key]) out = scalar<long long>(n, join(path, key), "an integer");
+}
+template <>
 void Reader::get<size_t>(const YAML::Node& map, const std::string& path, const char* key,
                          size_t& out) const {
   if (auto n = map[key]) {
@@ -215,9 +220,13 @@ void read_sources(const Reader& r, const YAML::Node& root, Config& c) {
                 tp + ".verify_client", "needs tls.ca (the CA that signs client certificates)");
       }
     } else if (s.type == "kafka") {
-      r.check_keys(n, p, {"type", "name", "enabled", "topics", "group_id", "librdkafka"});
+      r.check_keys(
+          n, p, {"type", "name", "enabled", "topics", "group_id", "librdkafka", "rewind_records"});
       get_strings(r, n, p, "topics", s.topics);
       r.get(n, p, "group_id", s.group_id);
+      r.get(n, p, "rewind_records", s.rewind_records);
+      require(r, s.rewind_records >= -1, n["rewind_records"], p + ".rewind_records",
+              "must be -1 (auto: one entity's warm-up), 0 (off) or a record count");
       get_settings(r, n, p, "librdkafka", s.librdkafka);
       require(r, !s.topics.empty(), n["topics"] ? n["topics"] : n, p + ".topics",
               "at least one topic is required");

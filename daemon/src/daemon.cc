@@ -1,5 +1,6 @@
 #include "mscred/daemon/daemon.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -140,6 +141,13 @@ void Daemon::start() {
       o.topics = sc.topics;
       o.group_id = sc.group_id;
       o.settings = sc.librdkafka;
+      o.rewind_records = sc.rewind_records;
+      if (o.rewind_records < 0) {
+        const auto& pc = config_.pipeline;
+        const int largest =
+            pc.scales.empty() ? 0 : *std::max_element(pc.scales.begin(), pc.scales.end());
+        o.rewind_records = largest + (pc.history - 1) * pc.step;
+      }
       sources_.push_back(std::make_unique<connectors::KafkaSource>(o, *ingest_, metrics_.get()));
     } else {
       connectors::FileSourceOptions o;

@@ -467,8 +467,9 @@ void Worker::handle(Record& record) {
   e->newest_ingest = record.ingest_time;
 
   if (!e->state->push(row.data())) return;
-  if (!e->state->window_ready()) {
-    // Warm-up: this step cannot be scored, so its records are done.
+  if (!e->state->window_ready() || record.replay) {
+    // Warm-up, or a step re-read only to warm the windows after a restart (it was scored
+    // before): not scored, so its records are done.
     for (const auto& t : e->unacked)
       connectors::ack(t);
     e->unacked.clear();

@@ -66,12 +66,15 @@ class KafkaIntegrationTest : public ::testing::Test {
     ASSERT_EQ(rd_kafka_flush(producer_, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
 
-  Config config() const {
+  // `rewind` is the source's rewind_records ("" = the default, auto).
+  Config config(const std::string& rewind = "0") const {
     std::string yaml = R"(
 sources:
   - type: kafka
     topics: [samples]
     group_id: mscred-test
+    )" + (rewind.empty() ? std::string() : "rewind_records: " + rewind) +
+                       R"(
     librdkafka:
       bootstrap.servers: ")" +
                        bootstraps_ + R"("
@@ -210,6 +213,49 @@ TEST_F(KafkaIntegrationTest, AtLeastOnceAcrossRestartWithoutDuplicatesOrGaps) {
   EXPECT_EQ(got[0]["labels"]["entity"], "e1");
   EXPECT_DOUBLE_EQ(got[0]["annotations"]["step_ts"].get<double>(), 31.0);
   EXPECT_EQ(got[0]["annotations"]["top_sensors"][0]["sensor"], "b");
+}
+
+// With the default rewind (one entity's warm-up: max(scales) + (h-1) * step = 10 records)
+// the restarted daemon re-reads the 10 records before each committed offset only to warm
+// the windows: the steps that the plain restart above leaves unscored (ending at 41..47,
+// inside the warm-up) are scored now, none is scored twice, and the committed offset never
+// moves back.
+TEST_F(KafkaIntegrationTest, RewindWarmsTheWindowsSoNoStepIsLeftUnscored) {
+  produce(0, 41);
+  const Expect run1 = expect(0, 41);  // steps ending at 9, 11, ..., 39; committed 40
+  {
+    Daemon d(config(""));
+    d.start();
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return d.worker().stats().steps_scored.load() >= 3u * run1.steps; }, 15s));
+    ASSERT_TRUE(testing::wait_until([&] { return d.worker().stats().records.load() >= 123; }, 5s));
+    ASSERT_TRUE(d.shutdown());
+    EXPECT_EQ(d.worker().stats().steps_scored.load(), 3u * run1.steps);
+  }
+  EXPECT_EQ(committed(), (std::vector<int64_t>{40, 40, 40}));
+
+  produce(41, 61);
+  {
+    Daemon d(config(""));
+    d.start();
+    auto* source = dynamic_cast<connectors::KafkaSource*>(d.source("kafka"));
+    ASSERT_NE(source, nullptr);
+    const uint64_t expected_reads = 3u * (61 - 30);  // from 40 - 10 to the end
+    ASSERT_TRUE(testing::wait_until([&] { return source->consumed() >= expected_reads; }, 15s))
+        << source->consumed();
+    // Steps ending at 41, 43, ..., 59: 10 per entity (the step ending at 39 is a replay).
+    ASSERT_TRUE(
+        testing::wait_until([&] { return d.worker().stats().steps_scored.load() >= 3u * 10; }, 5s));
+    ASSERT_TRUE(d.shutdown());
+    EXPECT_EQ(source->consumed(), expected_reads);
+    EXPECT_EQ(d.worker().stats().steps_scored.load(), 3u * 10);
+  }
+  // The last scored step ends at 59: record 60 is unfinished.
+  EXPECT_EQ(committed(), (std::vector<int64_t>{60, 60, 60}));
+  // The shock's step (ending at 31) was scored in run 1 only: one alert, no duplicate.
+  auto got = alerts();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_DOUBLE_EQ(got[0]["annotations"]["step_ts"].get<double>(), 31.0);
 }
 
 }  // namespace

@@ -23,11 +23,16 @@ struct KafkaSourceOptions {
   //! only for records the worker has finished (see AckTarget).
   std::map<std::string, std::string> settings;
   int poll_timeout_ms = 100;
+  //! On assignment, start this many records before each partition's committed offset, so
+  //! the entities' windows are warm again when the first unfinished record arrives (no
+  //! step is left unscored by a restart). The re-read records carry Record::replay; offsets
+  //! below the committed one are never stored again. 0 = resume at the committed offset.
+  int64_t rewind_records = 0;
 };
 
 //! Owns the librdkafka consumer and its poll thread. Records carry an AckToken; the
-//! worker calls done() once the step a record fed was scored and its alert handed to the
-//! sinks (or the record was rejected). Per partition the source stores the offset after
+//! worker calls done() once the step a record fed was scored and its alert delivered by
+//! every sink (or the record was rejected). Per partition the source stores the offset after
 //! the longest finished prefix, so a restart resumes at the first unfinished record:
 //! nothing is skipped, and a record can be seen twice only if it was not finished (e.g. it
 //! sat in a partial step, or a rebalance moved its partition while it was in flight).

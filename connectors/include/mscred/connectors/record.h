@@ -86,6 +86,10 @@ struct Record {
   const char* source = "";  // name of the source (static lifetime: the source object)
   std::chrono::steady_clock::time_point ingest_time{};
   AckToken ack;
+  //! Re-read only to warm the entity's windows (a Kafka partition rewound before its
+  //! committed offset): a step that such a record completes was scored before the restart
+  //! and is not scored again.
+  bool replay = false;
 };
 
 //! Result of parsing one line: kNone on success, else a reason and a detail that names

@@ -55,6 +55,11 @@ struct SourceConfig {
   std::vector<std::string> topics;
   std::string group_id = "mscredd";
   Settings librdkafka;
+  //! Records to re-read before each partition's committed offset after an assignment, so
+  //! windows are warm at the first unfinished record. -1 (default) = the warm-up of one
+  //! entity, max(scales) + (history - 1) * step; use warm-up x entities per partition when
+  //! partitions carry several entities. 0 = off.
+  int64_t rewind_records = -1;
   // file
   std::string path;
   std::string entity;

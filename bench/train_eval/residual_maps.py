@@ -2,7 +2,11 @@
 """Where a trained checkpoint's residuals fall: border vs interior, causes vs the rest.
 
     /usr/bin/python3 bench/train_eval/residual_maps.py MODEL.ckpt DATA.csv [TEST_LABEL
-        [INTERPRETATION_LABEL]] [--max-rows N]
+        [INTERPRETATION_LABEL]] [--max-rows N] [--steps STEPS_CSV] [--synth SYNTH_DIR]
+
+--steps compares the recomputed per-scale counts with those `mscred eval --out` wrote for the
+same model and data (an end-to-end check of normaliser, signatures, network and scoring).
+--synth prints the copy ratio (see copy_ratio below).
 
 Needs python3-torch (Debian) and shared/bench/mscred_ref.py, whose MSCREDRef takes our
 checkpoint's tensors unchanged (the C++ forward equals it within 1e-4, tests/model). The
@@ -73,6 +77,11 @@ def read_data(path, max_rows):
 def main(argv):
     max_rows = 0
     synth_dir = None
+    steps_csv = None
+    if "--steps" in argv:
+        i = argv.index("--steps")
+        steps_csv = argv[i + 1]
+        del argv[i:i + 2]
     if "--synth" in argv:
         i = argv.index("--synth")
         synth_dir = argv[i + 1]
@@ -123,6 +132,14 @@ def main(argv):
             res.append(((win[:, -1] - out) ** 2).numpy())
     res = np.concatenate(res)  # [steps, scales, n, n]
     print(f"{len(newest)} steps, n = {n}, scales {scales}, theta {theta}")
+    if steps_csv:
+        import csv
+        ours = (res > theta).sum(axis=(2, 3))
+        theirs = np.array([[int(r[f"count_w{w}"]) for w in scales]
+                           for r in csv.DictReader(open(steps_csv))])
+        same = int((ours == theirs).all(axis=1).sum()) if ours.shape == theirs.shape else -1
+        print(f"  recomputed counts vs {steps_csv}: {same} of {len(theirs)} steps identical, "
+              f"max difference {int(np.abs(ours - theirs).max()) if same >= 0 else 'n/a'}")
     if synth_dir:
         copy_ratio(synth_dir, model, x, raw, norm, scales, rows, hist, newest, res, sig)
 

@@ -119,6 +119,19 @@ TEST(ConfigTest, ImpossibleValues) {
   EXPECT_EQ(port.line(), 3);
 }
 
+TEST(ConfigTest, KafkaRewindRecords) {
+  const std::string models = "models:\n  - name: m\n    fake: {sensors: [a]}\n";
+  auto kafka = [&](const std::string& extra) {
+    return "sources:\n  - type: kafka\n    topics: [t]\n" + extra + models;
+  };
+  EXPECT_EQ(parse_config(kafka(""), "t.yaml").sources[0].rewind_records, -1);  // auto
+  EXPECT_EQ(parse_config(kafka("    rewind_records: 300\n"), "t.yaml").sources[0].rewind_records,
+            300);
+  auto e = error_of(kafka("    rewind_records: -2\n"));
+  EXPECT_EQ(e.key(), "sources[0].rewind_records");
+  EXPECT_EQ(e.line(), 4);
+}
+
 TEST(ConfigTest, CapacityKeys) {
   Config c = parse_config(
       "sources:\n  - type: tcp\nmodels:\n  - name: m\n    expected_entities: 100\n"

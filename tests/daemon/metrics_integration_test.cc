@@ -77,10 +77,16 @@ TEST(MetricsIntegrationTest, ScrapeMatchesWhatWasSentAndPassesPromtool) {
       [&] { return daemon.worker().stats().steps_scored.load() >= steps; }, 10s));
   ASSERT_TRUE(
       testing::wait_until([&] { return daemon.worker().stats().records.load() >= 45; }, 5s));
-  std::this_thread::sleep_for(300ms);  // gauges refresh every 250 ms
-
-  std::string scrape = testing::http_get(daemon.metrics_port(), "/metrics");
-  ASSERT_FALSE(scrape.empty());
+  // Gauges refresh every 250 ms: wait until a scrape shows the refreshed ones (a fixed
+  // sleep raced the refresh on a loaded machine).
+  std::string scrape;
+  ASSERT_TRUE(testing::wait_until(
+      [&] {
+        scrape = testing::http_get(daemon.metrics_port(), "/metrics");
+        return metric(scrape, "mscred_entities") == 2 && metric(scrape, "mscred_ready") == 1;
+      },
+      5s))
+      << scrape;
   EXPECT_NE(testing::http_get(daemon.metrics_port(), "/other").find("\"/metrics\""),
             std::string::npos);
   EXPECT_EQ(metric(scrape, "mscred_samples_ingested_total{source=\"tcp\"}"), 45);

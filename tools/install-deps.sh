@@ -13,9 +13,9 @@ packages=(
   # spdlog: named per-module loggers; nlohmann-json: alert/record JSON; CLI11: command lines;
   # simdjson: fast parsing of ingest records
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsimdjson-dev
-  # tests and benchmarks
+  # tests and benchmarks (openssl: the TLS tests make their certificates at test time)
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-numpy python3-torch python3-yaml
-  prometheus kcat curl systemd
+  prometheus kcat curl systemd openssl
 )
 
 SUDO=""

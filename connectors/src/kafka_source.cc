@@ -334,6 +334,8 @@ void rewind(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* partitions, KafkaSo
     if (rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, 10000)) {
       log->warn("{} [{}]: watermarks unknown, resuming at {} without a rewind", p.topic,
                 p.partition, p.offset);
+      std::lock_guard lock(impl->mutex);
+      impl->resume_at.erase({p.topic, p.partition});
       continue;
     }
     const int64_t committed = p.offset;

@@ -14,15 +14,13 @@ import argparse
 import os
 import resource
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from soak import free_port, metric, rss_kib  # noqa: E402
+from soak import ReadyTimeout, free_port, metric, rss_kib, running_daemon  # noqa: E402
 
 
 def main():
@@ -42,10 +40,7 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))  # inherited by mscredd
 
     tcp_port, metrics_port, health_port = free_port(), free_port(), free_port()
-    tmp = tempfile.mkdtemp(prefix="mscred_load_")
-    config = os.path.join(tmp, "load.yaml")
-    with open(config, "w") as f:
-        f.write(f"""sources:
+    config = f"""sources:
   - type: tcp
     listen: 127.0.0.1:{tcp_port}
     max_connections: {a.max_connections}
@@ -58,105 +53,91 @@ entities: {{unknown: default, default_model: fake}}
 logging: {{level: error}}
 metrics: {{listen: 127.0.0.1:{metrics_port}}}
 health: {{listen: 127.0.0.1:{health_port}}}
-""")
-    log = open(os.path.join(tmp, "mscredd.log"), "w")
-    daemon = subprocess.Popen([a.mscredd, "--config", config], stdout=log, stderr=log)
+"""
     url = f"http://127.0.0.1:{metrics_port}/metrics"
 
     def scrape():
         return urllib.request.urlopen(url, timeout=10).read().decode()
 
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{health_port}/readyz", timeout=1)
-                break
-            except Exception:
-                if daemon.poll() is not None or time.time() > deadline:
-                    print("mscredd did not become ready")
-                    return 1
-                time.sleep(0.1)
-        rss0 = rss_kib(daemon.pid)
-        fast = socket.create_connection(("127.0.0.1", tcp_port))
-        slow = [socket.create_connection(("127.0.0.1", tcp_port)) for _ in range(a.slow)]
-        for _ in range(a.vanish):
-            s = socket.create_connection(("127.0.0.1", tcp_port))
-            s.sendall(b'{"entity":"gone","ts":1,"values":[1,')
-            s.close()
-        idle = []
-        for _ in range(a.connections - a.slow - 1):
-            idle.append(socket.create_connection(("127.0.0.1", tcp_port)))
-        time.sleep(1)
-        rss1 = rss_kib(daemon.pid)
-        # Beyond the limit: each is accepted by the kernel and closed by the daemon.
-        refused = 0
-        for _ in range(a.extra):
-            s = socket.create_connection(("127.0.0.1", tcp_port))
-            s.settimeout(5)
-            try:
-                refused += 1 if s.recv(1) == b"" else 0
-            except OSError:
-                refused += 1
-            s.close()
+        with running_daemon(a.mscredd, config, "mscred_load_", health_port) as daemon:
+            rss0 = rss_kib(daemon.pid)
+            fast = socket.create_connection(("127.0.0.1", tcp_port))
+            slow = [socket.create_connection(("127.0.0.1", tcp_port)) for _ in range(a.slow)]
+            for _ in range(a.vanish):
+                s = socket.create_connection(("127.0.0.1", tcp_port))
+                s.sendall(b'{"entity":"gone","ts":1,"values":[1,')
+                s.close()
+            idle = []
+            for _ in range(a.connections - a.slow - 1):
+                idle.append(socket.create_connection(("127.0.0.1", tcp_port)))
+            time.sleep(1)
+            rss1 = rss_kib(daemon.pid)
+            # Beyond the limit: each is accepted by the kernel and closed by the daemon.
+            refused = 0
+            for _ in range(a.extra):
+                s = socket.create_connection(("127.0.0.1", tcp_port))
+                s.settimeout(5)
+                try:
+                    refused += 1 if s.recv(1) == b"" else 0
+                except OSError:
+                    refused += 1
+                s.close()
 
-        line = lambda i: f"s{i},1,{(i % 7) / 7:.6f},0.5,0.25\n".encode()  # noqa: E731
-        width = max(len(line(i)) for i in range(a.slow))
-        stop = threading.Event()
+            line = lambda i: f"s{i},1,{(i % 7) / 7:.6f},0.5,0.25\n".encode()  # noqa: E731
+            width = max(len(line(i)) for i in range(a.slow))
+            stop = threading.Event()
 
-        def trickle():
-            for b in range(width):
-                for i, s in enumerate(slow):
-                    piece = line(i)[b:b + 1]
-                    if piece:
-                        try:
-                            s.sendall(piece)
-                        except OSError:
-                            pass
-                if stop.wait(a.slow_seconds / width):
-                    return
+            def trickle():
+                for b in range(width):
+                    for i, s in enumerate(slow):
+                        piece = line(i)[b:b + 1]
+                        if piece:
+                            try:
+                                s.sendall(piece)
+                            except OSError:
+                                pass
+                    if stop.wait(a.slow_seconds / width):
+                        return
 
-        t = threading.Thread(target=trickle)
-        t.start()
-        blob = "".join(f"fast,{i},0.1,0.2,0.3\n" for i in range(1, a.fast + 1)).encode()
-        t0 = time.time()
-        fast.sendall(blob)
-        ingested = 0
-        while time.time() - t0 < 120:
-            ingested = metric(scrape(), "mscred_samples_ingested_total") or 0
-            if ingested >= a.fast:
-                break
-            time.sleep(0.05)
-        fast_s = time.time() - t0
-        t.join()
-        time.sleep(1)
-        text = scrape()
-        rss2 = rss_kib(daemon.pid)
-        total = metric(text, "mscred_samples_ingested_total") or 0
-        rejected = {}
-        for l in text.splitlines():
-            if l.startswith("mscred_records_rejected_total{"):
-                reason = l.split('reason="')[1].split('"')[0]
-                rejected[reason] = rejected.get(reason, 0) + float(l.split()[-1])
-        print(f"connections: {a.connections} open ({a.slow} slow over {a.slow_seconds:.0f} s, "
-              f"{a.vanish} vanished mid-line), max_connections {a.max_connections}")
-        print(f"fast client: {a.fast} records ingested in {fast_s:.2f} s "
-              f"({a.fast / fast_s:.0f} records/s) while the slow ones trickled")
-        print(f"ingested in total: {total:.0f} (fast {a.fast} + slow {a.slow} expected)")
-        print(f"rejected: {rejected}; {refused} of {a.extra} connections beyond the limit "
-              f"were closed by the daemon")
-        print(f"mscredd RSS: {rss0} KiB idle, {rss1} KiB with the connections open, "
-              f"{rss2} KiB at the end ({(rss1 - rss0) / max(a.connections, 1):.1f} KiB per "
-              f"connection)")
-        for s in slow + idle + [fast]:
-            s.close()
-        return 0
-    finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
+            t = threading.Thread(target=trickle)
+            t.start()
+            blob = "".join(f"fast,{i},0.1,0.2,0.3\n" for i in range(1, a.fast + 1)).encode()
+            t0 = time.time()
+            fast.sendall(blob)
+            ingested = 0
+            while time.time() - t0 < 120:
+                ingested = metric(scrape(), "mscred_samples_ingested_total") or 0
+                if ingested >= a.fast:
+                    break
+                time.sleep(0.05)
+            fast_s = time.time() - t0
+            t.join()
+            time.sleep(1)
+            text = scrape()
+            rss2 = rss_kib(daemon.pid)
+            total = metric(text, "mscred_samples_ingested_total") or 0
+            rejected = {}
+            for l in text.splitlines():
+                if l.startswith("mscred_records_rejected_total{"):
+                    reason = l.split('reason="')[1].split('"')[0]
+                    rejected[reason] = rejected.get(reason, 0) + float(l.split()[-1])
+            print(f"connections: {a.connections} open ({a.slow} slow over {a.slow_seconds:.0f} s, "
+                  f"{a.vanish} vanished mid-line), max_connections {a.max_connections}")
+            print(f"fast client: {a.fast} records ingested in {fast_s:.2f} s "
+                  f"({a.fast / fast_s:.0f} records/s) while the slow ones trickled")
+            print(f"ingested in total: {total:.0f} (fast {a.fast} + slow {a.slow} expected)")
+            print(f"rejected: {rejected}; {refused} of {a.extra} connections beyond the limit "
+                  f"were closed by the daemon")
+            print(f"mscredd RSS: {rss0} KiB idle, {rss1} KiB with the connections open, "
+                  f"{rss2} KiB at the end ({(rss1 - rss0) / max(a.connections, 1):.1f} KiB per "
+                  f"connection)")
+            for s in slow + idle + [fast]:
+                s.close()
+            return 0
+    except ReadyTimeout as e:
+        print(e)
+        return 1
 
 
 if __name__ == "__main__":

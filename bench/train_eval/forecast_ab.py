@@ -28,6 +28,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 import residual_maps  # noqa: E402  (also puts mscred_ref on the path)
 import mscred_ref  # noqa: E402
+import event_rule  # noqa: E402
 
 SCALES, STEP, H, THETA, BETA = (10, 30, 60), 10, 5, 0.005, 1.5
 
@@ -43,26 +44,7 @@ def signatures(x):
 
 
 def events(rows, det, segs):
-    n_events = n_true = 0
-    hit = set()
-    k = 0
-    while k < len(det):
-        if not det[k]:
-            k += 1
-            continue
-        n_events += 1
-        ok = False
-        while k < len(det) and det[k]:
-            for g, (b, e) in enumerate(segs):
-                if b <= rows[k] < e + max(SCALES):
-                    hit.add(g)
-                    ok = True
-            k += 1
-        n_true += ok
-    p = n_true / n_events if n_events else 0.0
-    r = len(hit) / len(segs)
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
-            "events": n_events, "events_true": n_true, "segments_detected": len(hit)}
+    return event_rule.events(rows, det, segs, max(SCALES))
 
 
 def main(argv):

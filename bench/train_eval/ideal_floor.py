@@ -15,9 +15,13 @@ max(scales) rows). This bounds what any MSCRED trained on these data can reach w
 scoring: noise the model cannot predict sets the validation maximum, hence tau.
 numpy only.
 """
+import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import event_rule  # noqa: E402
 
 SCALES = (10, 30, 60)
 STEP = 10
@@ -80,32 +84,14 @@ def main(argv):
     for s, w in enumerate(SCALES):
         inside = np.array([labels[max(0, r - w + 1):r + 1].any() for r in rel])
         det = ct[:, s] > tau[s]
-        # event-level: runs of detecting steps; a run is true when a step's row is in
-        # [begin, end + tolerance); a segment is found when any detecting step hits it.
-        events = true_events = 0
-        hit = set()
-        k = 0
-        while k < len(det):
-            if not det[k]:
-                k += 1
-                continue
-            events += 1
-            ok = False
-            while k < len(det) and det[k]:
-                for g, (b, e) in enumerate(segs):
-                    if b <= rel[k] < e + max(SCALES):
-                        hit.add(g)
-                        ok = True
-                k += 1
-            true_events += ok
-        p = true_events / events if events else 0.0
-        r = len(hit) / len(segs) if segs else 0.0
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        ev = event_rule.events(rel, det, segs, max(SCALES))
+        p, r, f1 = ev["precision"], ev["recall"], ev["f1"]
+        found, true_events, events = ev["segments_detected"], ev["events_true"], ev["events"]
         print(f"  w={w:2d}: validation count mean {cv[:, s].mean():6.1f} max {cv[:, s].max():4d} "
               f"-> tau {tau[s]:6.1f} | test normal-step count mean {ct[~inside, s].mean():6.1f}"
               f" max {ct[~inside, s].max():4d}, anomalous-step mean {ct[inside, s].mean():6.1f}"
               f" max {ct[inside, s].max():4d} | event P {p:.2f} R {r:.2f} F1 {f1:.2f} "
-              f"({len(hit)}/{len(segs)} segments, {true_events}/{events} events)")
+              f"({found}/{len(segs)} segments, {true_events}/{events} events)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "kafka_test_util.h"
 #include "mscred/connectors/kafka_source.h"
 #include "mscred/daemon/daemon.h"
 #include "test_util.h"
@@ -18,36 +19,9 @@ using namespace std::chrono_literals;
 
 const char* kEntities[] = {"e0", "e1", "e2"};
 
-rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& props) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      ADD_FAILURE() << k << ": " << err;
-    }
-  }
-  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
-  EXPECT_NE(rk, nullptr) << err;
-  return rk;
-}
-
-class KafkaIntegrationTest : public ::testing::Test {
+class KafkaIntegrationTest : public testing::MockKafkaTest {
  protected:
-  void SetUp() override {
-    owner_ = make_client(RD_KAFKA_PRODUCER, {{"log_level", "3"}});
-    cluster_ = rd_kafka_mock_cluster_new(owner_, 1);
-    ASSERT_NE(cluster_, nullptr);
-    bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-    ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "samples", 3, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "alerts", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    producer_ = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstraps_}});
-  }
-
-  void TearDown() override {
-    if (producer_ != nullptr) rd_kafka_destroy(producer_);
-    if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
-    if (owner_ != nullptr) rd_kafka_destroy(owner_);
-  }
+  KafkaIntegrationTest() : MockKafkaTest("3") {}
 
   // Samples [first, last) of every entity; entity i goes to partition i, keyed by entity.
   // Entity e1 gets a shock on sensor b at samples 30 and 31.
@@ -103,8 +77,8 @@ logging: {level: warn}
   }
 
   std::vector<int64_t> committed() {
-    rd_kafka_t* c = make_client(RD_KAFKA_CONSUMER,
-                                {{"bootstrap.servers", bootstraps_}, {"group.id", "mscred-test"}});
+    rd_kafka_t* c = testing::make_kafka_client(
+        RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstraps_}, {"group.id", "mscred-test"}});
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(3);
     for (int p = 0; p < 3; ++p)
       rd_kafka_topic_partition_list_add(list, "samples", p);
@@ -118,9 +92,10 @@ logging: {level: warn}
   }
 
   std::vector<nlohmann::json> alerts() {
-    rd_kafka_t* c = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstraps_},
-                                                    {"group.id", "alert-reader"},
-                                                    {"enable.partition.eof", "true"}});
+    rd_kafka_t* c =
+        testing::make_kafka_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstraps_},
+                                                       {"group.id", "alert-reader"},
+                                                       {"enable.partition.eof", "true"}});
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, "alerts", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(c, list);
@@ -143,11 +118,6 @@ logging: {level: warn}
     rd_kafka_destroy(c);
     return out;
   }
-
-  rd_kafka_t* owner_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-  rd_kafka_t* producer_ = nullptr;
-  std::string bootstraps_;
 };
 
 // Window 10 samples, step 2. A fresh entity state that sees samples [first, last) scores

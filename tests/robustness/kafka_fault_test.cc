@@ -25,6 +25,7 @@
 #include <set>
 #include <thread>
 
+#include "kafka_test_util.h"
 #include "mscred/connectors/kafka_source.h"
 #include "mscred/connectors/sinks.h"
 #include "mscred/daemon/daemon.h"
@@ -37,19 +38,6 @@ using namespace std::chrono_literals;
 using Alerts = std::map<std::pair<std::string, int>, int>;  // (entity, step_ts) -> copies
 
 const char* kEntities[] = {"e0", "e1", "e2"};
-
-rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& props) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      ADD_FAILURE() << k << ": " << err;
-    }
-  }
-  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
-  EXPECT_NE(rk, nullptr) << err;
-  return rk;
-}
 
 int down_seconds() {
   const char* v = std::getenv("MSCRED_FAULT_DOWN_S");
@@ -66,24 +54,9 @@ bool alerting_step(int e) {
   return e % 20 == 11;
 }
 
-class KafkaFaultTest : public ::testing::Test {
+class KafkaFaultTest : public testing::MockKafkaTest {
  protected:
-  void SetUp() override {
-    owner_ = make_client(RD_KAFKA_PRODUCER, {{"log_level", "0"}});
-    cluster_ = rd_kafka_mock_cluster_new(owner_, 1);
-    ASSERT_NE(cluster_, nullptr);
-    bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-    ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "samples", 3, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "alerts", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    producer_ =
-        make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstraps_}, {"log_level", "0"}});
-  }
-
-  void TearDown() override {
-    if (producer_ != nullptr) rd_kafka_destroy(producer_);
-    if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
-    if (owner_ != nullptr) rd_kafka_destroy(owner_);
-  }
+  KafkaFaultTest() : MockKafkaTest("0") {}
 
   void produce(int first, int last, bool flush = true) {
     for (int p = 0; p < 3; ++p) {
@@ -138,7 +111,7 @@ logging: {level: error}
   }
 
   std::vector<int64_t> committed() {
-    rd_kafka_t* c = make_client(
+    rd_kafka_t* c = testing::make_kafka_client(
         RD_KAFKA_CONSUMER,
         {{"bootstrap.servers", bootstraps_}, {"group.id", "mscred-fault"}, {"log_level", "0"}});
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(3);
@@ -154,10 +127,11 @@ logging: {level: error}
   }
 
   Alerts alerts() {
-    rd_kafka_t* c = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstraps_},
-                                                    {"group.id", "alert-reader"},
-                                                    {"enable.partition.eof", "true"},
-                                                    {"log_level", "0"}});
+    rd_kafka_t* c =
+        testing::make_kafka_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstraps_},
+                                                       {"group.id", "alert-reader"},
+                                                       {"enable.partition.eof", "true"},
+                                                       {"log_level", "0"}});
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, "alerts", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(c, list);
@@ -196,11 +170,6 @@ logging: {level: error}
       *duplicates += copies - 1;
     }
   }
-
-  rd_kafka_t* owner_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-  rd_kafka_t* producer_ = nullptr;
-  std::string bootstraps_;
 };
 
 TEST_F(KafkaFaultTest, BrokerDownMidStreamThenBackLosesNothing) {

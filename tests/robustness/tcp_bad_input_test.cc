@@ -13,35 +13,16 @@
 
 #include "mscred/connectors/tcp_source.h"
 #include "test_consumer.h"
+#include "test_util.h"
 
 namespace {
 
 using mscred::connectors::RejectReason;
 using mscred::connectors::TcpSource;
 using mscred::connectors::TcpSourceOptions;
+using mscred::daemon::testing::send_all;
+using mscred::daemon::testing::tcp_connect;
 using mscred::robustness::Collector;
-
-int connect_to(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void send_all(int fd, const std::string& data) {
-  size_t sent = 0;
-  while (sent < data.size()) {
-    ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    ASSERT_GT(n, 0);
-    sent += static_cast<size_t>(n);
-  }
-}
 
 TEST(TcpBadInputTest, BadLinesAreCountedAndGoodLinesAroundThemArrive) {
   Collector collector;
@@ -51,7 +32,7 @@ TEST(TcpBadInputTest, BadLinesAreCountedAndGoodLinesAroundThemArrive) {
   options.reply_errors = false;
   TcpSource source(options, collector);
   source.start();
-  int fd = connect_to(source.port());
+  int fd = tcp_connect(source.port());
   ASSERT_GE(fd, 0);
 
   std::string stream;
@@ -62,7 +43,7 @@ TEST(TcpBadInputTest, BadLinesAreCountedAndGoodLinesAroundThemArrive) {
   stream += "{\"entity\":\"e\",\"ts\":4,\"values\":[1,2,3]}\n";
   stream += "\n";                                          // empty message
   stream += "{\"entity\":\"e\",\"ts\":5,\"values\":[1,2";  // cut off by the close below
-  send_all(fd, stream);
+  ASSERT_TRUE(send_all(fd, stream));
   close(fd);
 
   ASSERT_TRUE(collector.wait_for(7));
@@ -87,13 +68,13 @@ TEST(TcpBadInputTest, OverLongLineSplitAcrossReadsIsOneRejection) {
   options.reply_errors = false;
   TcpSource source(options, collector);
   source.start();
-  int fd = connect_to(source.port());
+  int fd = tcp_connect(source.port());
   ASSERT_GE(fd, 0);
   // 200 KB with no newline, in pieces, then a good line.
   for (int i = 0; i < 50; ++i) {
-    send_all(fd, std::string(4096, 'x'));
+    ASSERT_TRUE(send_all(fd, std::string(4096, 'x')));
   }
-  send_all(fd, "\ne,9,1\n");
+  ASSERT_TRUE(send_all(fd, "\ne,9,1\n"));
   close(fd);
   ASSERT_TRUE(collector.wait_for(2));
   source.stop();

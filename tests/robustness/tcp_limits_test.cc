@@ -26,37 +26,17 @@
 
 #include "mscred/connectors/tcp_source.h"
 #include "test_consumer.h"
+#include "test_util.h"
 
 namespace {
 
 using mscred::connectors::RejectReason;
 using mscred::connectors::TcpSource;
 using mscred::connectors::TcpSourceOptions;
+using mscred::daemon::testing::send_all;
+using mscred::daemon::testing::tcp_connect;
 using mscred::robustness::Collector;
 using Clock = std::chrono::steady_clock;
-
-int connect_to(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, const std::string& data) {
-  size_t sent = 0;
-  while (sent < data.size()) {
-    ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 // Reads until the peer closes (true) or `timeout` passes (false); `out` gets the bytes.
 bool read_until_closed(int fd, std::chrono::milliseconds timeout, std::string* out = nullptr) {
@@ -99,13 +79,13 @@ TEST(TcpLimitsTest, RightTokenIsServedWrongOrMissingTokenIsClosedAndCounted) {
   TcpSource source(o, collector);
   source.start();
 
-  int good = connect_to(source.port());
+  int good = tcp_connect(source.port());
   ASSERT_TRUE(send_all(good, "AUTH s3cret-token\r\ne,1,1,2,3\ne,2,1,2,3\n"));
-  int wrong = connect_to(source.port());
+  int wrong = tcp_connect(source.port());
   ASSERT_TRUE(send_all(wrong, "AUTH s3cret-tokeN\ne,3,1,2,3\n"));
-  int missing = connect_to(source.port());
+  int missing = tcp_connect(source.port());
   ASSERT_TRUE(send_all(missing, "e,4,1,2,3\ne,5,1,2,3\n"));
-  int prefix = connect_to(source.port());  // a prefix of the token is not the token
+  int prefix = tcp_connect(source.port());  // a prefix of the token is not the token
   ASSERT_TRUE(send_all(prefix, "AUTH s3cret\n"));
 
   std::string reply;
@@ -133,19 +113,19 @@ TEST(TcpLimitsTest, ConnectionsBeyondMaxAreRefusedAndCounted) {
   o.max_connections = 2;
   TcpSource source(o, collector);
   source.start();
-  int a = connect_to(source.port());
-  int b = connect_to(source.port());
+  int a = tcp_connect(source.port());
+  int b = tcp_connect(source.port());
   ASSERT_TRUE(send_all(a, "e,1,1,2,3\n"));
   ASSERT_TRUE(send_all(b, "f,1,1,2,3\n"));
   ASSERT_TRUE(collector.wait_for(2));  // both accepted and read
-  int c = connect_to(source.port());   // the kernel completes it; the source closes it
+  int c = tcp_connect(source.port());  // the kernel completes it; the source closes it
   EXPECT_TRUE(read_until_closed(c, std::chrono::seconds(5)));
   ASSERT_TRUE(wait_count(collector, RejectReason::kMaxConnections, 1));
   // The first two are still served; after one leaves, a new client gets its slot.
   ASSERT_TRUE(send_all(a, "e,2,1,2,3\n"));
   close(b);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  int d = connect_to(source.port());
+  int d = tcp_connect(source.port());
   ASSERT_TRUE(send_all(d, "g,1,1,2,3\n"));
   ASSERT_TRUE(collector.wait_for(5));
   close(a);
@@ -163,8 +143,8 @@ TEST(TcpLimitsTest, IdleConnectionIsClosedAfterIdleTimeout) {
   o.line_timeout_s = 0.0;
   TcpSource source(o, collector);
   source.start();
-  int idle = connect_to(source.port());
-  int busy = connect_to(source.port());
+  int idle = tcp_connect(source.port());
+  int busy = tcp_connect(source.port());
   auto t0 = Clock::now();
   // busy sends a line every 100 ms for 1 s: never idle for 0.3 s, so it stays open.
   for (int i = 1; i <= 10; ++i) {
@@ -192,8 +172,8 @@ TEST(TcpLimitsTest, ClientTricklingAByteAtATimeIsCutOffWhileOthersAreServed) {
   o.line_timeout_s = 0.5;
   TcpSource source(o, collector);
   source.start();
-  int slow = connect_to(source.port());
-  int fast = connect_to(source.port());
+  int slow = tcp_connect(source.port());
+  int fast = tcp_connect(source.port());
   const std::string line = "slow,1,1.000000,2.000000,3.000000\n";  // 35 bytes, 50 ms apart
   size_t sent = 0;
   int fast_ts = 0;
@@ -259,14 +239,14 @@ TEST(TcpLimitsTest, ThousandConnectionsWithSlowAndVanishingClientsStillServeAFas
 
   constexpr int kSlow = 200, kVanish = 20, kIdle = 1000 - kSlow - kVanish - 1;
   std::vector<int> slow, idle;
-  int fast = connect_to(source.port());
+  int fast = tcp_connect(source.port());
   ASSERT_GE(fast, 0);
   for (int i = 0; i < kSlow; ++i)
-    slow.push_back(connect_to(source.port()));
+    slow.push_back(tcp_connect(source.port()));
   for (int i = 0; i < kIdle; ++i)
-    idle.push_back(connect_to(source.port()));
+    idle.push_back(tcp_connect(source.port()));
   for (int i = 0; i < kVanish; ++i) {
-    int fd = connect_to(source.port());
+    int fd = tcp_connect(source.port());
     ASSERT_GE(fd, 0);
     ASSERT_TRUE(send_all(fd, "{\"entity\":\"gone\",\"ts\":1,\"values\":[1,"));
     close(fd);  // half a JSON line, then gone: one `truncated` each
@@ -279,9 +259,9 @@ TEST(TcpLimitsTest, ThousandConnectionsWithSlowAndVanishingClientsStillServeAFas
   // All 1,000 slots are taken (the 20 vanished ones are free again, so fill them first).
   std::vector<int> refill;
   for (int i = 0; i < kVanish; ++i)
-    refill.push_back(connect_to(source.port()));
+    refill.push_back(tcp_connect(source.port()));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  int extra = connect_to(source.port());
+  int extra = tcp_connect(source.port());
   EXPECT_TRUE(read_until_closed(extra, std::chrono::seconds(10)));
   EXPECT_TRUE(wait_count(collector, RejectReason::kMaxConnections, 1));
 
@@ -416,7 +396,7 @@ TEST_F(TcpTlsTest, RecordsArriveOverTlsAndAPlainClientIsRefused) {
   EXPECT_TRUE(tls_send(source.port(), false, "e,1,1,2,3\ne,2,1,2,3\n"));
   ASSERT_TRUE(collector.wait_for(2));
   // A client speaking plain text to the TLS port fails the handshake: counted, closed.
-  int plain = connect_to(source.port());
+  int plain = tcp_connect(source.port());
   ASSERT_TRUE(send_all(plain, "e,3,1,2,3\n"));
   EXPECT_TRUE(read_until_closed(plain, std::chrono::seconds(5)));
   ASSERT_TRUE(wait_count(collector, RejectReason::kTlsHandshake, 1));

@@ -59,6 +59,9 @@ def main(argv):
     print("| run | summary.json event F1 | " + " | ".join(f"beta {b}: P / R / F1" for b in betas) + " |")
     print("|---|---|" + "---|" * len(betas))
     for d in dirs:
+        if not os.path.exists(os.path.join(d, "summary.json")):
+            print(f"| {d} | no summary.json (run not finished?) |")
+            continue
         s = json.load(open(os.path.join(d, "summary.json")))
         top = s["thresholds"][0] / trained
         steps = list(csv.DictReader(open(os.path.join(d, "steps.csv"))))

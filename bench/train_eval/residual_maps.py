@@ -119,9 +119,17 @@ def main(argv):
         for s, w in enumerate(scales):
             seg = x[r - w + 1:r + 1]
             sig[k, s] = seg.T @ seg / w
-    model = mscred_ref.MSCREDRef(in_ch=len(scales), k_lstm=meta["net"]["lstm_kernel"])
-    model.load_state_dict(tensors)
-    model.eval()
+    reference = mscred_ref.MSCREDRef(in_ch=len(scales), k_lstm=meta["net"]["lstm_kernel"])
+    reference.load_state_dict(tensors)
+    reference.eval()
+    # A forecast checkpoint (net.objective, absent = reconstruct) reads steps 0..h-2 of a
+    # window; its output is compared with step h-1 either way. The reference's chi is the
+    # number of steps it reads, as ours with chi = 0.
+    forecast = meta["net"].get("objective", "reconstruct") == "forecast"
+
+    def model(win):
+        return reference(win[:, :-1] if forecast else win)
+
     newest = np.array(rows[hist - 1:])
     res = []
     with torch.no_grad():
@@ -131,7 +139,8 @@ def main(argv):
             out = model(win)
             res.append(((win[:, -1] - out) ** 2).numpy())
     res = np.concatenate(res)  # [steps, scales, n, n]
-    print(f"{len(newest)} steps, n = {n}, scales {scales}, theta {theta}")
+    print(f"{len(newest)} steps, n = {n}, scales {scales}, theta {theta}, "
+          f"objective {'forecast' if forecast else 'reconstruct'}")
     if steps_csv:
         import csv
         ours = (res > theta).sum(axis=(2, 3))

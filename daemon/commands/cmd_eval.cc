@@ -187,8 +187,8 @@ int run_eval(const EvalCli& o) {
   std::size_t detected = 0;
   for (auto d : results.detected)
     detected += d;
-  std::printf("mscred eval: model %s on %s (%s)\n", info.model_id.c_str(), o.data.c_str(),
-              det->device().c_str());
+  std::printf("mscred eval: model %s (objective %s) on %s (%s)\n", info.model_id.c_str(),
+              mscred::model::to_string(info.net.objective), o.data.c_str(), det->device().c_str());
   std::printf(
       "  %zu rows, %zu steps scored, %zu detecting; %llu steps skipped (warm-up or "
       "missing data)\n",
@@ -198,6 +198,7 @@ int run_eval(const EvalCli& o) {
 
   nlohmann::json summary = {
       {"model", info.model_id},
+      {"objective", mscred::model::to_string(info.net.objective)},
       {"data", o.data},
       {"rows", rows},
       {"steps", steps},

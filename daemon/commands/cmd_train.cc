@@ -28,6 +28,7 @@ struct TrainCli {
   std::string config;
   std::string time_column = "auto";
   std::string missing = "hold_last";
+  std::string objective = "reconstruct";
   std::size_t max_rows = 0;
 };
 
@@ -36,10 +37,10 @@ void apply_yaml(const std::string& path, TrainCli& o, const CLI::App& sub) {
   const YAML::Node root = YAML::LoadFile(path);
   if (!root.IsMap()) throw std::runtime_error(path + ": expected a mapping of train options");
   static const std::set<std::string> kKeys = {
-      "data",    "out",     "model-id",     "normaliser", "scales",       "step",
-      "history", "missing", "kernel",       "chi",        "val-fraction", "lr",
-      "batch",   "epochs",  "patience",     "seed",       "threads",      "max-seconds",
-      "theta",   "beta",    "detect-scale", "top-k",      "time-column",  "max-rows"};
+      "data",     "out",         "model-id", "normaliser",   "scales", "step",  "history",
+      "missing",  "kernel",      "chi",      "val-fraction", "lr",     "batch", "epochs",
+      "patience", "seed",        "threads",  "max-seconds",  "theta",  "beta",  "detect-scale",
+      "top-k",    "time-column", "max-rows", "objective"};
   for (const auto& kv : root) {
     const auto key = kv.first.as<std::string>();
     const auto line = std::to_string(kv.first.Mark().line + 1);
@@ -72,6 +73,7 @@ void apply_yaml(const std::string& path, TrainCli& o, const CLI::App& sub) {
       if (key == "top-k") t.score.top_k = v.as<std::size_t>();
       if (key == "time-column") o.time_column = v.as<std::string>();
       if (key == "max-rows") o.max_rows = v.as<std::size_t>();
+      if (key == "objective") o.objective = v.as<std::string>();
     } catch (const YAML::Exception& e) {
       throw std::runtime_error(path + ":" + line + ": key " + key + ": " + e.msg);
     }
@@ -110,6 +112,14 @@ int run_train(TrainCli& o, const CLI::App& sub) {
   } else {
     throw std::runtime_error("--missing must be hold_last or invalid_step");
   }
+  if (o.objective == "reconstruct") {
+    o.train.objective = mscred::model::Objective::kReconstruct;
+  } else if (o.objective == "forecast") {
+    o.train.objective = mscred::model::Objective::kForecast;
+  } else {
+    throw std::runtime_error("--objective must be reconstruct or forecast, got '" + o.objective +
+                             "'");
+  }
 
   mscred::pipeline::CsvOptions csv;
   csv.set_time_column(o.time_column);
@@ -130,6 +140,10 @@ int run_train(TrainCli& o, const CLI::App& sub) {
   const auto r = mscred::model::train(table.sensor_names, table.values, o.train);
 
   std::printf("model %s written to %s\n", r.info.model_id.c_str(), o.train.output_path.c_str());
+  std::printf("  objective %s (the network reads %lld of the %lld steps of a window)\n",
+              mscred::model::to_string(r.info.net.objective),
+              static_cast<long long>(mscred::model::input_steps(r.info.net)),
+              static_cast<long long>(r.info.net.history));
   std::printf("  windows: %zu training, %zu validation; epochs run %zu (best %d%s)\n",
               r.train_windows, r.validation_windows, r.train_loss.size(), r.best_epoch,
               r.stopped_early     ? ", stopped early"
@@ -183,7 +197,12 @@ std::function<int()> setup_train(CLI::App& sub) {
   sub.add_option("--history", t.signature.history, "Steps per window (h)")->capture_default_str();
   sub.add_option("--missing", o->missing, "hold_last or invalid_step")->capture_default_str();
   sub.add_option("--kernel", t.lstm_kernel, "ConvLSTM kernel size (2 or 3)")->capture_default_str();
-  sub.add_option("--chi", t.chi, "Attention temperature (0 = history)")->capture_default_str();
+  sub.add_option("--chi", t.chi, "Attention temperature (0 = the number of steps read)")
+      ->capture_default_str();
+  sub.add_option("--objective", o->objective,
+                 "reconstruct (the newest step from all h steps, the paper) or forecast (the "
+                 "newest step predicted from the h-1 before it)")
+      ->capture_default_str();
   sub.add_option("--val-fraction", t.validation_fraction, "Tail of the series held out")
       ->capture_default_str();
   sub.add_option("--lr", t.learning_rate, "Adam learning rate")->capture_default_str();

@@ -109,6 +109,11 @@ std::unique_ptr<StepScorer> load_scorer(const ModelConfig& model, const Config& 
         "not the pipeline section's",
         model.name, model.path, info.step, info.history);
   }
+  const auto& net = scorer->detector().info().net;
+  connectors::logger("worker")->info(
+      "model '{}' ({}): objective {} (the network reads {} of the {} steps of a window)",
+      model.name, model.path, model::to_string(net.objective), model::input_steps(net),
+      net.history);
   if (model.stream_cache) {
     connectors::logger("worker")->info(
         "model '{}': stream cache for up to {} entities ({:.1f} MiB each, stream_cache_mb {})",

@@ -38,7 +38,8 @@ std::string model_info_to_json(const ModelInfo& info) {
               {"history", info.net.history},
               {"lstm_kernel", info.net.lstm_kernel},
               {"chi", info.net.chi},
-              {"forget_bias", info.net.forget_bias}};
+              {"forget_bias", info.net.forget_bias},
+              {"objective", to_string(info.net.objective)}};
   j["data_digest"] = info.data_digest;
   j["created_utc"] = info.created_utc;
   j["training"] = info.training_summary_json.empty()
@@ -114,6 +115,18 @@ ModelInfo model_info_from_json(const std::string& text, const std::string& what)
   get(mj, "lstm_kernel", "net.", &m.net.lstm_kernel);
   get(mj, "chi", "net.", &m.net.chi);
   get(mj, "forget_bias", "net.", &m.net.forget_bias);
+  // Added in session 3: a checkpoint written before it has no net.objective and was trained
+  // to reconstruct.
+  if (mj.contains("objective")) {
+    std::string objective;
+    get(mj, "objective", "net.", &objective);
+    try {
+      m.net.objective = parse_objective(objective);
+    } catch (const std::invalid_argument&) {
+      throw CheckpointError(where + ": net.objective must be reconstruct or forecast, got '" +
+                            objective + "'");
+    }
+  }
   get(j, "data_digest", "", &m.data_digest);
   get(j, "created_utc", "", &m.created_utc);
   if (j.contains("training")) m.training_summary_json = j["training"].dump();

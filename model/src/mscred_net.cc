@@ -51,15 +51,35 @@ LevelSizes level_sizes(std::int64_t n) {
   return s;
 }
 
+const char* to_string(Objective objective) {
+  return objective == Objective::kForecast ? "forecast" : "reconstruct";
+}
+
+Objective parse_objective(const std::string& text) {
+  if (text == "reconstruct") return Objective::kReconstruct;
+  if (text == "forecast") return Objective::kForecast;
+  throw std::invalid_argument("model: objective must be reconstruct or forecast, got '" + text +
+                              "'");
+}
+
+std::int64_t input_steps(const ModelConfig& config) {
+  return config.objective == Objective::kForecast ? config.history - 1 : config.history;
+}
+
 void validate(const ModelConfig& c) {
   level_sizes(c.n);
   if (c.scales < 1) throw std::invalid_argument("model: scales must be >= 1");
   if (c.history < 1) throw std::invalid_argument("model: history must be >= 1");
+  if (c.objective == Objective::kForecast && c.history < 2) {
+    throw std::invalid_argument(
+        "model: objective forecast needs history >= 2 (it predicts the newest step from the "
+        "ones before it)");
+  }
   if (c.lstm_kernel < 1 || c.lstm_kernel > 7) {
     throw std::invalid_argument("model: lstm_kernel must be in 1..7, got " +
                                 std::to_string(c.lstm_kernel));
   }
-  if (c.chi < 0.0) throw std::invalid_argument("model: chi must be >= 0 (0 = history)");
+  if (c.chi < 0.0) throw std::invalid_argument("model: chi must be >= 0 (0 = input steps)");
 }
 
 ConvLstmImpl::ConvLstmImpl(std::int64_t channels, std::int64_t kernel, double forget_bias)
@@ -224,13 +244,15 @@ torch::Tensor MscredNetImpl::forward_impl(const torch::Tensor& x, NetTrace* trac
                   x.size(3) == config_.n && x.size(4) == config_.n,
               "MSCRED input must be [B, ", config_.history, ", ", config_.scales, ", ", config_.n,
               ", ", config_.n, "], got ", x.sizes());
+  // Forecast: the network reads steps 0..h-2 only; step h-1 is the target (loss, residual).
+  const auto steps = input_steps();
+  const auto input = steps == config_.history ? x : x.narrow(1, 0, steps);
   const auto b = x.size(0);
-  const auto steps = x.size(1);
-  const double chi = config_.chi > 0.0 ? config_.chi : static_cast<double>(steps);
+  const double chi = attention_chi();
 
   // Encoder over all steps at once (the convs are shared over time), then per level a
   // ConvLSTM over the h steps in order and attention over its outputs.
-  auto z = x.reshape({b * steps, config_.scales, config_.n, config_.n});
+  auto z = input.reshape({b * steps, config_.scales, config_.n, config_.n});
   std::vector<torch::Tensor> refined;
   for (std::size_t l = 0; l < 4; ++l) {
     z = torch::selu(encode(l, z));
@@ -276,12 +298,12 @@ std::vector<torch::Tensor> MscredNetImpl::step_gates(const torch::Tensor& steps)
 
 torch::Tensor MscredNetImpl::forward_from_gates(const std::vector<torch::Tensor>& gates) {
   TORCH_CHECK(gates.size() == 4, "forward_from_gates: need 4 levels, got ", gates.size());
-  const double chi = config_.chi > 0.0 ? config_.chi : static_cast<double>(config_.history);
+  const double chi = attention_chi();
   std::vector<torch::Tensor> refined;
   for (std::size_t l = 0; l < 4; ++l) {
-    TORCH_CHECK(gates[l].dim() == 5 && gates[l].size(1) == config_.history,
-                "forward_from_gates: level ", l, " gates must be [B, h, 4C, H, W], got ",
-                gates[l].sizes());
+    TORCH_CHECK(gates[l].dim() == 5 && gates[l].size(1) == input_steps(),
+                "forward_from_gates: level ", l, " gates must be [B, ", input_steps(),
+                ", 4C, H, W], got ", gates[l].sizes());
     refined.push_back(temporal_attention(lstm[l]->as<ConvLstm>()->recur(gates[l]), chi, nullptr));
   }
   return decode(refined, nullptr);

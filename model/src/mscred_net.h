@@ -82,8 +82,10 @@ class MscredNetImpl : public torch::nn::Module {
  public:
   explicit MscredNetImpl(const ModelConfig& config);
 
-  //! x [B, h, scales, n, n] (oldest step first) -> reconstruction of the newest step
-  //! [B, scales, n, n]. Fills `trace` when it is not null.
+  //! x [B, h, scales, n, n] (oldest step first) -> the network's output for the newest step
+  //! [B, scales, n, n]: reconstructed from all h steps, or (forecast) predicted from
+  //! x[:, :h-1] alone (the newest step is not read). Fills `trace` when it is not null
+  //! (its per-step tensors then have input_steps() steps).
   torch::Tensor forward(const torch::Tensor& x, NetTrace* trace = nullptr);
   //! The same network with the fused ConvLSTM cell (ConvLstm::forward_fused): the
   //! reference for tests of the split and streaming computations.
@@ -92,11 +94,19 @@ class MscredNetImpl : public torch::nn::Module {
   //! Streaming building blocks. steps [N, scales, n, n] (any steps of any windows) -> per
   //! level the ConvLSTM input-to-state gates W_x * enc_l(x) + b, [N, 4C_l, H_l, H_l].
   std::vector<torch::Tensor> step_gates(const torch::Tensor& steps);
-  //! Per level the gates of h consecutive steps [B, h, 4C_l, H_l, H_l] -> reconstruction of
-  //! the newest step [B, scales, n, n] (recurrence, attention, decoder).
+  //! Per level the gates of the input_steps() consecutive input steps of each window
+  //! [B, T, 4C_l, H_l, H_l] (T = h, or h - 1 for forecast: steps 0..h-2) -> the output for
+  //! the window's newest step [B, scales, n, n] (recurrence, attention, decoder).
   torch::Tensor forward_from_gates(const std::vector<torch::Tensor>& gates);
 
   const ModelConfig& config() const { return config_; }
+  //! Steps of a window the network reads: history (reconstruct) or history - 1 (forecast).
+  //! The one place that knows the objective's effect on the input (mscred::model::input_steps).
+  std::int64_t input_steps() const { return model::input_steps(config_); }
+  //! Attention temperature in use: config chi, or input_steps() when chi = 0.
+  double attention_chi() const {
+    return config_.chi > 0.0 ? config_.chi : static_cast<double>(input_steps());
+  }
   //! Every convolution (encoder, ConvLSTM, decoder as a conv over zero-inserted input)
   //! through oneDNN when on; ATen's own choice (im2col + BLAS for small batch-1 inputs and
   //! all transposed convs, oneDNN otherwise) when off. Same function either way (tested).
@@ -134,7 +144,8 @@ torch::Tensor conv_transpose2d(const torch::Tensor& x, const torch::Tensor& w,
                                const torch::Tensor& b, std::int64_t stride, std::int64_t pad,
                                bool mkldnn);
 
-//! Loss used in training: squared error of the newest step's reconstruction, averaged.
+//! Loss used in training: squared error of the output against the window's newest step
+//! x[:, h-1], averaged (the same for both objectives).
 torch::Tensor reconstruction_loss(const torch::Tensor& reconstruction, const torch::Tensor& x);
 
 }  // namespace mscred::model

@@ -159,7 +159,15 @@ torch::Tensor StreamEngine::reconstruct(const float* windows, std::size_t batch,
     }
   }
 
-  auto y = net_->forward_from_gates(gates).to(torch::kCPU).contiguous();
+  // Forecast: the network reads steps 0..h-2 only, which on a hit are all cached; the newest
+  // step's gates were computed only to be stored for the next window.
+  const auto inputs = net_->input_steps();
+  std::vector<torch::Tensor> input_gates = gates;
+  if (inputs != h) {
+    for (auto& g : input_gates)
+      g = g.narrow(1, 0, inputs);
+  }
+  auto y = net_->forward_from_gates(input_gates).to(torch::kCPU).contiguous();
 
   // Refill the cache (after the hits were read: entries may move or be evicted now).
   if (caching) {

@@ -7,6 +7,8 @@
 // input-to-state gates W_x * enc_l(x_t) + b of every level; those are kept per stream for the
 // last h - 1 steps. A new window then costs the encoder and W_x of its newest step only; the
 // recurrence (W_h of steps 2..h), attention and decoder run as in the plain forward.
+// With the forecast objective the network reads steps 0..h-2 only: on a hit these are all
+// cached, and the newest step's encoder and W_x run only to fill the cache for the next window.
 //
 // Validity does not rest on bookkeeping: the cache also holds the raw input matrices of the
 // steps it covers, and a window reuses it only when its first h - 1 steps are bit-identical

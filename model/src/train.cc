@@ -25,7 +25,8 @@ std::string utc_now() {
   return buf;
 }
 
-// Residuals of the newest step for every window, [count, scales, n, n].
+// Residuals of the newest step for every window, [count, scales, n, n] (either objective:
+// forward() reads what the objective says and its output is compared with step h-1).
 std::vector<float> residuals_of(MscredNet& net, const WindowSet& set, std::size_t batch) {
   const auto& c = net->config();
   const auto matrix = static_cast<std::size_t>(c.scales * c.n * c.n);
@@ -90,6 +91,7 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
   info.net.history = o.signature.history;
   info.net.lstm_kernel = o.lstm_kernel;
   info.net.chi = o.chi;
+  info.net.objective = o.objective;
   validate(info.net);
   info.data_digest = data_digest(sensors, values);
   info.model_id = o.model_id + "-" + info.data_digest.substr(0, 8);
@@ -174,6 +176,7 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
                             {"stopped_early", report.stopped_early},
                             {"stopped_by_time", report.stopped_by_time},
                             {"lstm_kernel", o.lstm_kernel},
+                            {"objective", to_string(o.objective)},
                             {"train_loss", report.train_loss},
                             {"val_loss", report.val_loss},
                             {"learning_rate", o.learning_rate},

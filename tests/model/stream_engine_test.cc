@@ -14,12 +14,14 @@
 namespace mscred::model {
 namespace {
 
-ModelConfig config_for(std::int64_t n, std::int64_t kernel) {
+ModelConfig config_for(std::int64_t n, std::int64_t kernel,
+                       Objective objective = Objective::kReconstruct) {
   ModelConfig c;
   c.n = n;
   c.scales = 3;
   c.history = 5;
   c.lstm_kernel = kernel;
+  c.objective = objective;
   return c;
 }
 
@@ -48,7 +50,7 @@ class StreamFixture : public ::testing::TestWithParam<std::pair<std::int64_t, st
   void SetUp() override {
     n_ = GetParam().first;
     torch::manual_seed(11);
-    net_ = MscredNet(config_for(n_, GetParam().second));
+    net_ = MscredNet(config_for(n_, GetParam().second, objective()));
     // Perturb the ConvLSTM biases so every gate is away from its default.
     torch::NoGradGuard no_grad;
     for (auto& p : net_->named_parameters()) {
@@ -59,7 +61,10 @@ class StreamFixture : public ::testing::TestWithParam<std::pair<std::int64_t, st
     net_->eval();
   }
 
-  // Reconstruction of one window by the fused reference, [scales, n, n].
+  virtual Objective objective() const { return Objective::kReconstruct; }
+
+  // Output for one window by the fused reference, [scales, n, n] (forecast: it reads the
+  // window's first h - 1 steps, tested against a history h - 1 network in forecast_test.cc).
   torch::Tensor reference(const std::vector<float>& w) {
     torch::NoGradGuard no_grad;
     auto x = torch::from_blob(const_cast<float*>(w.data()), {1, 5, 3, n_, n_}).clone();
@@ -81,11 +86,13 @@ class StreamFixture : public ::testing::TestWithParam<std::pair<std::int64_t, st
     }
   }
 
+  void interleaved_streams_with_a_gap();
+
   std::int64_t n_ = 8;
   MscredNet net_{nullptr};
 };
 
-TEST_P(StreamFixture, TwoInterleavedStreamsWithAGapEqualThePlainForward) {
+void StreamFixture::interleaved_streams_with_a_gap() {
   const std::int64_t h = 5;
   const std::size_t windows = 3 * h + 1;  // >= 3h consecutive windows per stream
   // Stream A misses a step after window 5: the next window it sends starts at step 7, so
@@ -122,6 +129,28 @@ TEST_P(StreamFixture, TwoInterleavedStreamsWithAGapEqualThePlainForward) {
   EXPECT_EQ(engine.stats().misses, expected_misses);
   EXPECT_EQ(engine.stats().streams, 2u);
 }
+
+TEST_P(StreamFixture, TwoInterleavedStreamsWithAGapEqualThePlainForward) {
+  interleaved_streams_with_a_gap();
+}
+
+// The same with the forecast objective: on a hit the network's inputs (steps 0..h-2) are
+// all cached, and the newest step is encoded only to be cached for the next window.
+class ForecastStreamFixture : public StreamFixture {
+ protected:
+  Objective objective() const override { return Objective::kForecast; }
+};
+
+TEST_P(ForecastStreamFixture, TwoInterleavedStreamsWithAGapEqualThePlainForward) {
+  interleaved_streams_with_a_gap();
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, ForecastStreamFixture,
+                         ::testing::Values(std::make_pair(8, 3), std::make_pair(7, 2)),
+                         [](const auto& tc) {
+                           return "n" + std::to_string(tc.param.first) + "_k" +
+                                  std::to_string(tc.param.second);
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Sizes, StreamFixture,
                          ::testing::Values(std::make_pair(8, 3), std::make_pair(8, 2),

@@ -45,7 +45,9 @@ class Detector {
   std::size_t matrix_size() const;
 
   //! windows [batch, h, scales, n, n] (oldest step first) -> out [batch, scales, n, n], the
-  //! reconstruction of each window's newest step.
+  //! network's output for each window's newest step: its reconstruction from all h steps,
+  //! or, for a model trained with objective forecast (info().net.objective), its prediction
+  //! from steps 0..h-2 (the newest step is then not read). Windows are h steps either way.
   void reconstruct(const float* windows, std::size_t batch, float* out);
   //! Same shapes; out = (X_newest - Xhat)^2 elementwise.
   void residuals(const float* windows, std::size_t batch, float* out);

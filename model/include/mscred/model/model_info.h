@@ -22,7 +22,7 @@ struct ModelInfo {
   pipeline::SignatureConfig signature;
   pipeline::ScoreConfig score;
   pipeline::Thresholds thresholds;
-  ModelConfig net;                    //!< n, scales, history, ConvLSTM kernel, chi
+  ModelConfig net;                    //!< n, scales, history, ConvLSTM kernel, chi, objective
   std::string data_digest;            //!< FNV-1a 64 of the training values, hex
   std::string created_utc;            //!< ISO 8601
   std::string training_summary_json;  //!< epochs, losses, seed (free-form, informative)

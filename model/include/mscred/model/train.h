@@ -35,7 +35,10 @@ struct TrainOptions {
   pipeline::SignatureConfig signature;
   pipeline::ScoreConfig score;
   std::int64_t lstm_kernel = 3;
-  double chi = 0.0;                  //!< 0 = history
+  double chi = 0.0;  //!< 0 = the steps the network reads (see input_steps)
+  //! reconstruct (default, the paper) or forecast (predict the newest step from the h - 1
+  //! before it; docs/model.md "Objective").
+  Objective objective = Objective::kReconstruct;
   double validation_fraction = 0.2;  //!< last part of the series held out
   double learning_rate = 2e-4;
   std::size_t batch_size = 32;

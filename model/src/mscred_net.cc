@@ -1,5 +1,6 @@
 #include "mscred_net.h"
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -276,15 +277,74 @@ std::vector<torch::Tensor> MscredNetImpl::step_gates(const torch::Tensor& steps)
 
 torch::Tensor MscredNetImpl::forward_from_gates(const std::vector<torch::Tensor>& gates) {
   TORCH_CHECK(gates.size() == 4, "forward_from_gates: need 4 levels, got ", gates.size());
-  const double chi = config_.chi > 0.0 ? config_.chi : static_cast<double>(config_.history);
+  const auto steps = input_steps();
+  const double chi = config_.chi > 0.0 ? config_.chi : static_cast<double>(steps);
   std::vector<torch::Tensor> refined;
   for (std::size_t l = 0; l < 4; ++l) {
-    TORCH_CHECK(gates[l].dim() == 5 && gates[l].size(1) == config_.history,
-                "forward_from_gates: level ", l, " gates must be [B, h, 4C, H, W], got ",
-                gates[l].sizes());
+    TORCH_CHECK(gates[l].dim() == 5 && gates[l].size(1) == steps, "forward_from_gates: level ", l,
+                " gates must be [B, h, 4C, H, W], got ", gates[l].sizes());
     refined.push_back(temporal_attention(lstm[l]->as<ConvLstm>()->recur(gates[l]), chi, nullptr));
   }
   return decode(refined, nullptr);
+}
+
+torch::Tensor MscredNetImpl::forward_steps(const torch::Tensor& steps, const torch::Tensor& index) {
+  TORCH_CHECK(
+      index.dim() == 2 && index.size(1) == input_steps() && index.scalar_type() == torch::kInt64,
+      "forward_steps: index must be int64 [B, ", input_steps(), "], got ", index.sizes());
+  const auto b = index.size(0);
+  const auto t = index.size(1);
+  auto flat = index.reshape({b * t}).to(steps.device());
+  auto unique = step_gates(steps);
+  std::vector<torch::Tensor> gates;
+  gates.reserve(unique.size());
+  for (const auto& g : unique) {
+    gates.push_back(g.index_select(0, flat).view({b, t, g.size(1), g.size(2), g.size(3)}));
+  }
+  return forward_from_gates(gates);
+}
+
+SharedSteps share_consecutive_steps(const torch::Tensor& windows, std::int64_t input_steps) {
+  TORCH_CHECK(windows.dim() == 5 && windows.is_contiguous() && windows.device().is_cpu() &&
+                  windows.scalar_type() == torch::kFloat32,
+              "share_consecutive_steps: need contiguous float [B, h, scales, n, n] on the host");
+  const auto b = windows.size(0);
+  const auto h = windows.size(1);
+  const auto t = input_steps;
+  TORCH_CHECK(t >= 1 && t <= h, "share_consecutive_steps: input_steps ", t, " not in 1..", h);
+  const auto step_floats = static_cast<std::size_t>(windows[0][0].numel());
+  const auto window_floats = step_floats * static_cast<std::size_t>(h);
+  const float* data = windows.data_ptr<float>();
+  SharedSteps out;
+  out.index = torch::empty({b, t}, torch::kInt64);
+  auto* idx = out.index.data_ptr<std::int64_t>();
+  // Source step (window, position) of every distinct step, in order of first use.
+  std::vector<const float*> source;
+  source.reserve(static_cast<std::size_t>(b * t));
+  for (std::int64_t i = 0; i < b; ++i) {
+    const float* w = data + static_cast<std::size_t>(i) * window_floats;
+    const bool shares =
+        i > 0 && t >= 2 &&
+        std::memcmp(w, w - window_floats + step_floats,
+                    static_cast<std::size_t>(t - 1) * step_floats * sizeof(float)) == 0;
+    for (std::int64_t k = 0; k < t; ++k) {
+      if (shares && k < t - 1) {
+        idx[i * t + k] = idx[(i - 1) * t + k + 1];
+      } else {
+        idx[i * t + k] = static_cast<std::int64_t>(source.size());
+        source.push_back(w + static_cast<std::size_t>(k) * step_floats);
+      }
+    }
+    out.shared_windows += shares ? 1 : 0;
+  }
+  auto sizes = windows.sizes().vec();
+  sizes.erase(sizes.begin());  // [h, scales, n, n] -> [U, scales, n, n]
+  sizes[0] = static_cast<std::int64_t>(source.size());
+  out.steps = torch::empty(sizes, torch::kFloat32);
+  float* dst = out.steps.data_ptr<float>();
+  for (std::size_t u = 0; u < source.size(); ++u)
+    std::memcpy(dst + u * step_floats, source[u], step_floats * sizeof(float));
+  return out;
 }
 
 torch::Tensor MscredNetImpl::decode(const std::vector<torch::Tensor>& refined, NetTrace* trace) {

@@ -96,6 +96,18 @@ class MscredNetImpl : public torch::nn::Module {
   //! the newest step [B, scales, n, n] (recurrence, attention, decoder).
   torch::Tensor forward_from_gates(const std::vector<torch::Tensor>& gates);
 
+  //! How many of a window's h steps (steps 0..input_steps()-1, oldest first) feed the
+  //! ConvLSTMs: the one place that says so (the streaming cache and shared-step training
+  //! are written in terms of it).
+  std::int64_t input_steps() const { return config_.history; }
+
+  //! Shared-step forward: steps [U, scales, n, n] (distinct steps), index [B, T] (int64,
+  //! T = input_steps()) naming window b's step t -> reconstruction [B, scales, n, n]. The
+  //! encoder and W_x run once per distinct step; their outputs are gathered with
+  //! index_select, so with grad the gradients of a step shared by several windows add up.
+  //! Equal to forward() on the gathered windows within float tolerance.
+  torch::Tensor forward_steps(const torch::Tensor& steps, const torch::Tensor& index);
+
   const ModelConfig& config() const { return config_; }
   //! Every convolution (encoder, ConvLSTM, decoder as a conv over zero-inserted input)
   //! through oneDNN when on; ATen's own choice (im2col + BLAS for small batch-1 inputs and
@@ -121,6 +133,17 @@ class MscredNetImpl : public torch::nn::Module {
   std::int64_t dec_pad_[4] = {};
 };
 TORCH_MODULE(MscredNet);
+
+//! The distinct steps of B windows [B, h, scales, n, n] (host, contiguous float) that may be
+//! consecutive windows of one stream: window b reuses window b-1's input steps 1..T-1 as its
+//! steps 0..T-2 when their bytes are identical (memcmp, never assumed), otherwise all its T
+//! = `input_steps` steps are new. steps [U, scales, n, n] (a copy), index [B, T] into it.
+struct SharedSteps {
+  torch::Tensor steps;
+  torch::Tensor index;
+  std::int64_t shared_windows = 0;  //!< windows that reused their predecessor's steps
+};
+SharedSteps share_consecutive_steps(const torch::Tensor& windows, std::int64_t input_steps);
 
 //! Temporal attention: alpha_k = softmax_k(sum(H_k * H_T) / chi), refined = sum_k alpha_k H_k.
 //! hs [B, T, C, H, W] -> refined [B, C, H, W]; `alpha` receives [B, T] when not null.

@@ -5,7 +5,8 @@
 // In a stream, consecutive windows share h - 1 of their h steps. What one step contributes
 // that does not depend on where the window starts is its encoder output and the ConvLSTM's
 // input-to-state gates W_x * enc_l(x_t) + b of every level; those are kept per stream for the
-// last h - 1 steps. A new window then costs the encoder and W_x of its newest step only; the
+// last h - 1 steps (T - 1 with T = MscredNet::input_steps(), the steps feeding the network).
+// A new window then costs the encoder and W_x of its newest step only; the
 // recurrence (W_h of steps 2..h), attention and decoder run as in the plain forward.
 //
 // Validity does not rest on bookkeeping: the cache also holds the raw input matrices of the
@@ -42,8 +43,10 @@ class StreamEngine {
 
   //! windows [batch, h, scales, n, n] on the host (oldest step first), stream_ids[batch] ->
   //! reconstructions [batch, scales, n, n] on the host (contiguous float). A stream id may
-  //! appear more than once in a batch: each window is checked against the cache as it was
-  //! before the call, and the cache keeps the last one.
+  //! appear more than once in a batch (`mscred eval` sends consecutive windows of its one
+  //! stream): a window reuses the steps of the previous window of its stream in the batch
+  //! when they are bit-identical, else it is checked against the cache as it was before
+  //! the call; the cache keeps the stream's last window.
   torch::Tensor reconstruct(const float* windows, std::size_t batch,
                             const std::uint64_t* stream_ids);
 
@@ -57,8 +60,8 @@ class StreamEngine {
 
  private:
   struct Entry {
-    std::vector<float> raw;            //!< steps 2..h of the last window, [h-1, scales, n, n]
-    std::vector<torch::Tensor> gates;  //!< per level [h-1, 4C_l, H_l, H_l] (device)
+    std::vector<float> raw;            //!< input steps 2..T of the last window, [T-1, scales, n, n]
+    std::vector<torch::Tensor> gates;  //!< per level [T-1, 4C_l, H_l, H_l] (device)
     std::list<std::uint64_t>::iterator lru;
   };
 
@@ -69,7 +72,8 @@ class StreamEngine {
   MscredNet net_;
   torch::Device device_;
   std::size_t max_streams_;
-  std::int64_t history_;
+  std::int64_t history_;     //!< steps per window in the caller's buffer (h)
+  std::int64_t steps_;       //!< of them, steps feeding the network (T = input_steps())
   std::size_t step_floats_;  //!< scales * n * n
   std::size_t bytes_per_stream_ = 0;
   std::unordered_map<std::uint64_t, Entry> entries_;

@@ -106,6 +106,7 @@ torch::Tensor ConvLstmImpl::input_gates(const torch::Tensor& x) {
 torch::Tensor ConvLstmImpl::recur(const torch::Tensor& gx) {
   const auto steps = gx.size(1);
   auto [wx, wh] = split_weights();
+  if (!torch::GradMode::is_enabled()) return recur_inference(gx, wh);
   torch::Tensor h;
   torch::Tensor c;
   std::vector<torch::Tensor> outs;
@@ -121,6 +122,40 @@ torch::Tensor ConvLstmImpl::recur(const torch::Tensor& gx) {
     outs.push_back(h);
   }
   return torch::stack(outs, 1);
+}
+
+torch::Tensor ConvLstmImpl::recur_inference(const torch::Tensor& gx, const torch::Tensor& wh) {
+  // The same arithmetic as recur() without autograd: the gate math runs in place on each
+  // step's conv output (no temporaries), and the hidden states are written straight into
+  // one [T, B, C, H, W] buffer (returned as its [B, T] view), so nothing is stacked. gx is
+  // only read.
+  const auto b = gx.size(0);
+  const auto steps = gx.size(1);
+  auto out = torch::empty({steps, b, channels_, gx.size(3), gx.size(4)}, gx.options());
+  torch::Tensor c;
+  for (std::int64_t t = 0; t < steps; ++t) {
+    torch::Tensor z;
+    if (t == 0) {
+      z = gx.select(1, 0).clone(at::MemoryFormat::Contiguous);
+    } else {
+      z = conv2d(pad_same(out[t - 1]), wh, {}, 1, pad_, mkldnn_);
+      z.add_(gx.select(1, t));
+    }
+    auto g = z.chunk(4, 1);  // i, j, f, o
+    g[0].sigmoid_();
+    g[1].tanh_();
+    g[3].sigmoid_();
+    if (t == 0) {
+      c = g[0].mul_(g[1]);  // c = i * j (c starts at 0); a view into this step's z
+    } else {
+      g[2].add_(forget_bias_).sigmoid_();
+      c.mul_(g[2]).addcmul_(g[0], g[1]);
+    }
+    auto h = out[t];
+    at::tanh_out(h, c);
+    h.mul_(g[3]);
+  }
+  return out.transpose(0, 1);
 }
 
 torch::Tensor ConvLstmImpl::forward(const torch::Tensor& seq) {

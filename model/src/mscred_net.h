@@ -48,6 +48,8 @@ class ConvLstmImpl : public torch::nn::Module {
 
  private:
   torch::Tensor pad_same(const torch::Tensor& z) const;
+  //! recur() without grad: in-place gate math, states written into one buffer.
+  torch::Tensor recur_inference(const torch::Tensor& gx, const torch::Tensor& wh);
   //! W_x and W_h as contiguous tensors. In inference (no grad) they are copied once and
   //! reused until the weight changes (its version counter); with grad they are views, so
   //! gradients reach `conv.weight`.

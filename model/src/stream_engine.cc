@@ -54,8 +54,7 @@ void StreamEngine::evict_to(std::size_t keep) {
   stats_.streams = entries_.size();
 }
 
-void StreamEngine::store(std::uint64_t id, const float* window,
-                         const std::vector<torch::Tensor>& gates, std::int64_t b) {
+void StreamEngine::store(std::uint64_t id, const float* window, const StepGates& steps) {
   auto it = entries_.find(id);
   if (it == entries_.end()) {
     evict_to(max_streams_ - 1);  // max_streams_ >= 1 here
@@ -68,10 +67,7 @@ void StreamEngine::store(std::uint64_t id, const float* window,
   Entry& e = it->second;
   const auto keep = static_cast<std::size_t>(steps_ - 1);
   e.raw.assign(window + step_floats_, window + (keep + 1) * step_floats_);
-  e.gates.resize(gates.size());
-  for (std::size_t l = 0; l < gates.size(); ++l) {
-    e.gates[l] = gates[l][b].narrow(0, 1, steps_ - 1).clone();
-  }
+  e.gates = steps;
   stats_.streams = entries_.size();
 }
 
@@ -158,7 +154,16 @@ torch::Tensor StreamEngine::reconstruct(const float* windows, std::size_t batch,
       gates[l] = f.view({b, t, f.size(1), f.size(2), f.size(3)});
       continue;
     }
-    gates[l] = torch::empty({b, t, f.size(1), f.size(2), f.size(3)}, f.options());
+    // Into a buffer kept between calls: at batch 32 the first level's gates are ~74 MB at
+    // n = 30, above glibc's mmap threshold, so a fresh tensor would be mapped and faulted
+    // in page by page on every call.
+    const auto per_step = f.size(1) * f.size(2) * f.size(3);
+    if (assembly_.size() <= l) assembly_.resize(l + 1);
+    auto& buf = assembly_[l];
+    if (!buf.defined() || buf.numel() < b * t * per_step || buf.device() != f.device()) {
+      buf = torch::empty({b * t * per_step}, f.options());
+    }
+    gates[l] = buf.narrow(0, 0, b * t * per_step).view({b, t, f.size(1), f.size(2), f.size(3)});
     for (std::size_t i = 0; i < batch; ++i) {
       const auto bi = static_cast<std::int64_t>(i);
       auto g = gates[l][bi];
@@ -166,7 +171,8 @@ torch::Tensor StreamEngine::reconstruct(const float* windows, std::size_t batch,
         g.narrow(0, 0, t - 1).copy_(gates[l][prev[i]].narrow(0, 1, t - 1));
         g[t - 1].copy_(f[first[i]]);
       } else if (hit[i] != nullptr) {
-        g.narrow(0, 0, t - 1).copy_(hit[i]->gates[l]);
+        for (std::int64_t k = 0; k < t - 1; ++k)
+          g[k].copy_(hit[i]->gates[l][static_cast<std::size_t>(k)]);
         g[t - 1].copy_(f[first[i]]);
       } else {
         g.copy_(f.narrow(0, first[i], t));
@@ -183,11 +189,24 @@ torch::Tensor StreamEngine::reconstruct(const float* windows, std::size_t batch,
 
   auto y = net_->forward_from_gates(gates).to(torch::kCPU).contiguous();
 
-  // Refill the cache (after the hits were read: entries may move or be evicted now).
+  // Refill the cache (after the hits were read: entries may move or be evicted now). A
+  // stream's new entry holds window i's input steps 1..t-1 as one tensor per step and
+  // level: the steps it had cached are kept as they are (no copy), the others are copied
+  // out of this call's tensors (for a stream advancing by one step: only the newest).
   for (std::size_t i = 0; i < batch; ++i) {
-    if (refill[i] != 0) {
-      store(stream_ids[i], windows + i * window_floats, gates, static_cast<std::int64_t>(i));
+    if (refill[i] == 0) continue;
+    StepGates kept(gates.size());
+    for (std::size_t l = 0; l < gates.size(); ++l) {
+      kept[l].reserve(static_cast<std::size_t>(t - 1));
+      for (std::int64_t k = 1; k < t; ++k) {
+        if (hit[i] != nullptr && k < t - 1) {
+          kept[l].push_back(hit[i]->gates[l][static_cast<std::size_t>(k)]);
+        } else {
+          kept[l].push_back(gates[l][static_cast<std::int64_t>(i)][k].clone());
+        }
+      }
     }
+    store(stream_ids[i], windows + i * window_floats, kept);
   }
   return y;
 }

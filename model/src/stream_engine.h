@@ -59,14 +59,15 @@ class StreamEngine {
   std::size_t bytes_per_stream() const;
 
  private:
+  //! Per level, per step: gates [4C_l, H_l, H_l].
+  using StepGates = std::vector<std::vector<torch::Tensor>>;
   struct Entry {
-    std::vector<float> raw;            //!< input steps 2..T of the last window, [T-1, scales, n, n]
-    std::vector<torch::Tensor> gates;  //!< per level [T-1, 4C_l, H_l, H_l] (device)
+    std::vector<float> raw;  //!< input steps 2..T of the last window, [T-1, scales, n, n]
+    StepGates gates;         //!< per level, T-1 steps [4C_l, H_l, H_l] (device)
     std::list<std::uint64_t>::iterator lru;
   };
 
-  void store(std::uint64_t id, const float* window, const std::vector<torch::Tensor>& gates,
-             std::int64_t b);
+  void store(std::uint64_t id, const float* window, const StepGates& steps);
   void evict_to(std::size_t keep);
 
   MscredNet net_;
@@ -79,7 +80,8 @@ class StreamEngine {
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::list<std::uint64_t> lru_;  //!< most recent first
   StreamCacheStats stats_;
-  torch::Tensor pinned_;  //!< page-locked staging buffer (CUDA only)
+  torch::Tensor pinned_;                 //!< page-locked staging buffer (CUDA only)
+  std::vector<torch::Tensor> assembly_;  //!< per level, the [B, T] gates buffer, reused
 };
 
 }  // namespace mscred::model

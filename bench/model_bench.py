@@ -157,7 +157,7 @@ def main():
         by = {r["impl"]: r["windows_per_s"] for r in group}
         base = by.get("baseline auto")
         best = max(by.get("baseline auto", 0), by.get("baseline mkldnn", 0))
-        for impl in ("ours plain", "ours stream", "ours train"):
+        for impl in ("ours plain", "ours stream", "ours eval", "ours train", "ours train contig"):
             if impl in by and base:
                 print("  ratio %-12s / baseline auto = %5.2fx   / best baseline = %5.2fx"
                       % (impl, by[impl] / base, by[impl] / best), flush=True)
@@ -169,9 +169,12 @@ def main():
         plan = [(1, 1 if q else (2 if big else 4), 1 if q else (2 if big else 5)),
                 (32, 1, 1 if q else (1 if big else (2 if n >= 60 else 3)))]
         if q:
-            plan = [(1, 1, 2), (32, 1, 1)] if n <= 38 else [(1, 1, 1)]
+            plan = [(1, 1, 2), (32, 1, 2)] if n <= 38 else [(1, 1, 1)]
         stream_calls = sum(r * k for (_, k, r) in plan) + 4 * len(plan)
-        model, mk, x, steps, bps = prepare(n, 32, ref.T_STEPS + stream_calls + 2)
+        # `mscred eval`'s batches (consecutive windows of one stream) need 32 + 4 steps of
+        # stream 0 per call; only where that memory is small.
+        eval_len = 3 * 32 + ref.T_STEPS if n <= 70 else 0
+        model, mk, x, steps, bps = prepare(n, 32, max(ref.T_STEPS + stream_calls + 2, eval_len))
         mw = ref.macs(n, 3)["total"]
         smw = stream_macs(ref, n)
         print("# n=%d: %.3f GMAC/window plain, %.3f streaming; stream cache %.2f MB/stream"
@@ -179,6 +182,9 @@ def main():
         for batch, reps, rounds in plan:
             xb = x[:batch].contiguous()
             ts = {k: [] for k in ("ours plain", "ours stream", "baseline auto", "baseline mkldnn")}
+            with_eval = batch > 1 and eval_len > 0
+            if with_eval:
+                ts["ours eval"] = []
             heavy = big and batch > 1  # one call takes most of a minute: warm the cache only
             if not heavy:
                 ours.cmd("fwd %d 1" % batch)
@@ -192,6 +198,10 @@ def main():
                 ("baseline auto", lambda: ts["baseline auto"].extend(timed(lambda: model(xb), reps))),
                 ("baseline mkldnn", lambda: ts["baseline mkldnn"].extend(timed(lambda: mk(xb), reps))),
             ]
+            if with_eval:
+                ours.cmd("eval %d 1" % batch)
+                variants.append(("ours eval", lambda: ts["ours eval"].extend(
+                    ours.cmd("eval %d %d" % (batch, reps))["times"])))
             with torch.no_grad():
                 for rd in range(rounds):
                     order = variants if rd % 2 == 0 else variants[::-1]
@@ -208,9 +218,13 @@ def main():
             with torch.no_grad():
                 y_ref = model(steps[:check, t_last:t_last + ref.T_STEPS].contiguous())
             diff = float((y_ours - y_ref).abs().max())
+            if with_eval:
+                ev = ours.cmd("eval %d 1" % batch)
+                print("  ours eval (one stream, %d consecutive windows per call) vs our plain forward:"
+                      " max |diff| = %.2e" % (batch, ev["max_diff_vs_plain"]), flush=True)
             group = []
             for name in ts:
-                group.append(report(name, n, batch, ts[name], smw if name == "ours stream" else mw, "fwd",
+                group.append(report(name, n, batch, ts[name], smw if name in ("ours stream", "ours eval") else mw, "fwd",
                                     {"stream_vs_baseline_maxabs": diff} if name == "ours stream" else None))
             print("  streaming output vs baseline forward of the same windows: max |diff| = %.2e (ours plain vs"
                   " stream %.2e, cache hits %d misses %d)" % (diff, last["max_diff_vs_plain"], last["hits"],
@@ -220,9 +234,9 @@ def main():
 
     # ---- training: ours against the baseline (auto and mkldnn), interleaved
     for n in [int(v) for v in args.train_ns.split(",") if v]:
-        model, mk, x, steps, _ = prepare(n, 32, ref.T_STEPS + 8)
+        model, mk, x, steps, _ = prepare(n, 32, ref.T_STEPS + 32 + 8)
         mw = ref.macs(n, 3)["total"]
-        for batch, reps, rounds in ([(1, 1, 2), (32, 1, 1)] if q else [(1, 3, 4), (32, 1, 3)]):
+        for batch, reps, rounds in ([(1, 1, 2), (32, 1, 2)] if q else [(1, 3, 4), (32, 1, 3)]):
             xb = x[:batch].contiguous()
             opts = {m: torch.optim.Adam(m.parameters(), lr=2e-4) for m in (model, mk)}
 
@@ -236,6 +250,9 @@ def main():
             mk.train()
             ts = {k: [] for k in ("ours train", "baseline auto", "baseline mkldnn")}
             ours.cmd("train %d 1" % batch)
+            if batch > 1:
+                ts["ours train contig"] = []
+                ours.cmd("train_contig %d 1" % batch)
             step(model)
             step(mk)
             variants = [
@@ -243,6 +260,10 @@ def main():
                 ("baseline auto", lambda: ts["baseline auto"].extend(timed(lambda: step(model), reps))),
                 ("baseline mkldnn", lambda: ts["baseline mkldnn"].extend(timed(lambda: step(mk), reps))),
             ]
+            if batch > 1:
+                # Consecutive windows, shared steps (`mscred train --batch-order contiguous`).
+                variants.append(("ours train contig", lambda: ts["ours train contig"].extend(
+                    ours.cmd("train_contig %d %d" % (batch, reps))["times"])))
             for rd in range(rounds):
                 for _, fn in (variants if rd % 2 == 0 else variants[::-1]):
                     fn()

@@ -4,9 +4,18 @@
 # 70, 134, threads 1 and 2; training at n = 30; per-step time and memory at n = 38, 134, 262;
 # the SGEMM peak of this CPU in the same run. Ratios are ours / baseline windows per second.
 #
-#   bench/model_bench.sh            full run (about 15 minutes on 2 cores)
-#   QUICK=1 bench/model_bench.sh    smoke run (n = 30 and 38, few reps; about 2 minutes)
+#   bench/model_bench.sh            full run, threads 1 then 2 (about 20 minutes per thread
+#                                   count on 2 cores)
+#   QUICK=1 bench/model_bench.sh    n = 30 and 38 forward, n = 30 training, n = 38 per step,
+#                                   batch-32 rows interleaved twice, threads 1 and 2 (about
+#                                   10 minutes); QUICK=1 THREADS=1 for half of that
 #   THREADS=2 NS=30,38 SCALING_NS= bench/model_bench.sh   a subset
+#
+# Rows: ours plain (every window in full), ours stream (`batch` streams each advancing one
+# step per call: the daemon), ours eval (`batch` consecutive windows of one stream per call:
+# `mscred eval`), ours train / ours train contig (Adam steps on random windows / on `batch`
+# consecutive windows with shared steps: `mscred train --batch-order contiguous`), the
+# baseline's auto and mkldnn backends.
 #
 # Needs a Release build (BUILD_DIR, default build) with bench/model_perf, and Debian's
 # python3-torch. OPENBLAS_NUM_THREADS and OMP_NUM_THREADS are pinned to the intra-op

@@ -11,6 +11,14 @@
 //   stream <batch> <reps>            streaming forward: `batch` streams advance one step
 //                                    per call (window t = steps t..t+h-1 of each stream)
 //   train <batch> <reps>             Adam steps (lr 2e-4) on the first `batch` windows
+//   train_contig <batch> <reps>      the same on `batch` consecutive windows of stream 0
+//                                    (windows t = steps t..t+h-1, t < batch) through the
+//                                    shared-step forward (`mscred train --batch-order
+//                                    contiguous`): each distinct step encoded once
+//   eval <batch> <reps>              `mscred eval`'s batches: `batch` consecutive windows of
+//                                    stream 0 per call, the next call continuing where the
+//                                    last ended (wrapping at the end of the stream: that
+//                                    call's first window is then a miss)
 //   out <path>                       writes the last stream call's output there
 //   mkldnn <0|1>                     every conv through oneDNN (1) or ATen's choice (0)
 //   profile <batch> <reps> <path>    streaming calls under the autograd profiler (chrome
@@ -80,6 +88,7 @@ struct State {
   torch::Tensor last_stream_out;
   std::int64_t n = 0;
   std::int64_t next_step = 0;  // stream position (window start) of the next stream call
+  std::int64_t next_eval = 0;  // window start of the next eval call's first window
   std::int64_t last_start = 0;
   bool mkldnn = false;
 };
@@ -152,9 +161,11 @@ int main(int argc, char** argv) {
         s.x = read_raw(dir + "/x.f32", {batch, 5, 3, s.n, s.n});
         s.engine = std::make_unique<StreamEngine>(s.net, torch::kCPU, 4096);
         s.next_step = 0;
+        s.next_eval = 0;
         std::cout << "{\"loaded\": " << s.n
                   << ", \"bytes_per_stream\": " << s.engine->bytes_per_stream() << "}" << std::endl;
-      } else if (cmd == "fwd" || cmd == "stream" || cmd == "train") {
+      } else if (cmd == "fwd" || cmd == "stream" || cmd == "train" || cmd == "train_contig" ||
+                 cmd == "eval") {
         std::int64_t batch = 1;
         int reps = 1;
         in >> batch >> reps;
@@ -188,6 +199,43 @@ int main(int argc, char** argv) {
               max_diff = (s.last_stream_out - s.net->forward(w)).abs().max().item<double>();
             }
           }
+        } else if (cmd == "eval") {
+          torch::NoGradGuard no_grad;
+          s.net->eval();
+          const std::int64_t length = s.steps.size(1);
+          if (batch + 4 > length) throw std::runtime_error("eval: stream too short for the batch");
+          std::vector<std::uint64_t> ids(static_cast<std::size_t>(batch), 1u << 20);
+          for (int r = 0; r < reps; ++r) {
+            if (s.next_eval + batch + 4 > length) s.next_eval = 0;
+            auto w = s.steps[0].unfold(0, 5, 1).narrow(0, s.next_eval, batch);  // [B,3,n,n,5]
+            w = w.permute({0, 4, 1, 2, 3}).contiguous();
+            s.next_eval += batch;
+            auto t0 = Clock::now();
+            auto y = s.engine->reconstruct(w.data_ptr<float>(), static_cast<std::size_t>(batch),
+                                           ids.data());
+            ts.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+            if (r == reps - 1) max_diff = (y - s.net->forward(w)).abs().max().item<double>();
+          }
+        } else if (cmd == "train_contig") {
+          s.net->train();
+          torch::optim::Adam opt(s.net->parameters(), torch::optim::AdamOptions(2e-4));
+          if (batch + 4 > s.steps.size(1)) {
+            throw std::runtime_error("train_contig: stream too short for the batch");
+          }
+          auto x = s.steps[0].unfold(0, 5, 1).narrow(0, 0, batch).permute({0, 4, 1, 2, 3});
+          x = x.contiguous();
+          auto target = x.select(1, 4);
+          for (int r = 0; r < reps; ++r) {
+            auto t0 = Clock::now();
+            auto shared = mscred::model::share_consecutive_steps(x, s.net->input_steps());
+            auto loss = torch::mse_loss(s.net->forward_steps(shared.steps, shared.index), target);
+            opt.zero_grad();
+            loss.backward();
+            opt.step();
+            ts.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+          }
+          s.net->eval();
+          s.engine->clear();
         } else {
           s.net->train();
           torch::optim::Adam opt(s.net->parameters(), torch::optim::AdamOptions(2e-4));

@@ -11,7 +11,10 @@
 # its last 20 % being the validation part; 0 = all 10000), DETECT_SCALES (extra `mscred eval`
 # runs with --detect-scale for each index listed, e.g. "1 2 -1"; thresholds stay the
 # validation-derived ones), OBJECTIVE (reconstruct or forecast, `mscred train --objective`;
-# it is part of the output path: OUT/lambdaL/kK/NORMALISER/OBJECTIVE/seedS).
+# it is part of the output path: OUT/lambdaL/kK/NORMALISER/OBJECTIVE/seedS), BATCH_ORDER
+# (shuffled, the default, or contiguous: mini-batches of consecutive windows with shared
+# steps, see `mscred train --batch-order`; a non-default order writes under
+# .../seed<s>/<order>).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MSCRED=${MSCRED:-build/daemon/mscred}
@@ -29,17 +32,19 @@ NORMALISER=${NORMALISER:-minmax}
 MAX_ROWS=${MAX_ROWS:-0}
 DETECT_SCALES=${DETECT_SCALES:-}
 OBJECTIVE=${OBJECTIVE:-reconstruct}
+BATCH_ORDER=${BATCH_ORDER:-shuffled}
 export OPENBLAS_NUM_THREADS=1  # OpenBLAS threads fight LibTorch's (see shared/bench/README.md)
 
 for seed in $SEEDS; do
   d="$OUT/lambda$LAMBDA/k$KERNEL/$NORMALISER/$OBJECTIVE/seed$seed"
+  [ "$BATCH_ORDER" = shuffled ] || d="$d/$BATCH_ORDER"
   mkdir -p "$d"
   echo "== seed $seed lambda $LAMBDA kernel $KERNEL objective $OBJECTIVE -> $d ($(date -u +%H:%M:%S))"
   "$MSCRED" synth --seed "$seed" --lambda "$LAMBDA" --out "$d/data" >"$d/synth.log"
   # train.csv holds rows 0-10000; its last 20 % (8000-10000) is the generator's validation part.
   "$MSCRED" train --data "$d/data/train.csv" --out "$d/model.ckpt" --model-id "synth-s$seed" \
     --max-rows "$MAX_ROWS" --val-fraction 0.2 --epochs "$EPOCHS" --patience "$PATIENCE" --max-seconds "$MAX_SECONDS" \
-    --kernel "$KERNEL" --threads "$THREADS" --batch "$BATCH" --lr "$LR" --normaliser "$NORMALISER" --seed "$seed" \
+    --kernel "$KERNEL" --threads "$THREADS" --batch "$BATCH" --batch-order "$BATCH_ORDER" --lr "$LR" --normaliser "$NORMALISER" --seed "$seed" \
     --objective "$OBJECTIVE" >"$d/train.log" 2>&1
   "$MSCRED" eval --model "$d/model.ckpt" --data "$d/data/test.csv" \
     --labels "$d/data/test_label.txt" --interpretation "$d/data/interpretation_label.txt" \

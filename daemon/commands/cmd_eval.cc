@@ -1,6 +1,8 @@
 // `mscred eval`: replays a labelled test file through the daemon's streaming path
-// (pipeline::EntityState -> window -> model::Detector::score), writes one CSV line per step and
-// prints the detection and root-cause metrics of pipeline/evaluation.h.
+// (pipeline::EntityState -> window -> model::Detector::score_stream, the daemon's cached
+// path: a batch holds consecutive windows of the file's one stream, whose shared steps are
+// encoded once), writes one CSV line per step and prints the detection and root-cause metrics
+// of pipeline/evaluation.h. `--plain` scores every window in full (Detector::score) instead.
 //
 // Row rule (as in pipeline::judging_steps): step t scores the residual of its newest signature
 // step, which summarises rows (row_t - max_window, row_t]; each row is judged by the FIRST step
@@ -43,6 +45,7 @@ struct EvalCli {
   int threads = 1;
   std::size_t batch = 32;
   std::size_t max_rows = 0;
+  bool plain = false;  //!< Detector::score (every window in full) instead of score_stream
   //! Overrides the checkpoint's scoring.detect_scale (kKeepDetectScale = keep it). The
   //! thresholds stay the validation-derived ones stored for every scale.
   int detect_scale = kKeepDetectScale;
@@ -141,11 +144,18 @@ int run_eval(const EvalCli& o) {
   std::vector<float> windows;
   std::vector<std::size_t> pending_rows;
   std::vector<float> residuals;
+  // The file is one stream. Windows after a gap (missing data, invalid steps) do not match
+  // the cached steps byte for byte and are computed in full.
+  constexpr std::uint64_t kStreamId = 1;
+  std::vector<std::uint64_t> stream_ids;
   double infer_s = 0.0;
   auto flush = [&]() {
     if (pending_rows.empty()) return;
     const auto t0 = std::chrono::steady_clock::now();
-    auto detections = det->score(windows.data(), pending_rows.size(), &residuals);
+    stream_ids.assign(pending_rows.size(), kStreamId);
+    auto detections = o.plain ? det->score(windows.data(), pending_rows.size(), &residuals)
+                              : det->score_stream(windows.data(), pending_rows.size(),
+                                                  stream_ids.data(), &residuals);
     infer_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (override_scale) {
       for (std::size_t b = 0; b < detections.size(); ++b) {
@@ -193,8 +203,15 @@ int run_eval(const EvalCli& o) {
       "  %zu rows, %zu steps scored, %zu detecting; %llu steps skipped (warm-up or "
       "missing data)\n",
       rows, steps, detected, static_cast<unsigned long long>(state.steps_skipped()));
-  std::printf("  inference %.2f windows/s (batch %zu)\n",
-              infer_s > 0 ? double(steps) / infer_s : 0.0, o.batch);
+  const auto cache = det->stream_stats();
+  std::printf("  inference %.2f windows/s (batch %zu, %s",
+              infer_s > 0 ? double(steps) / infer_s : 0.0, o.batch,
+              o.plain ? "plain: every window in full)\n" : "shared steps: ");
+  if (!o.plain) {
+    std::printf("%llu windows reused steps, %llu computed in full)\n",
+                static_cast<unsigned long long>(cache.hits),
+                static_cast<unsigned long long>(cache.misses));
+  }
 
   nlohmann::json summary = {
       {"model", info.model_id},
@@ -287,6 +304,9 @@ std::function<int()> setup_eval(CLI::App& sub) {
                  "total (thresholds stay the validation-derived ones)");
   sub.add_option("--max-rows", o->max_rows, "Replay only the first N rows (0 = all)")
       ->capture_default_str();
+  sub.add_flag("--plain", o->plain,
+               "Compute every window in full (no shared steps); same results within float "
+               "tolerance, slower");
   return [o]() { return run_eval(*o); };
 }
 

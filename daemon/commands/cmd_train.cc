@@ -29,6 +29,7 @@ struct TrainCli {
   std::string time_column = "auto";
   std::string missing = "hold_last";
   std::string objective = "reconstruct";
+  std::string batch_order = "shuffled";
   std::size_t max_rows = 0;
 };
 
@@ -40,7 +41,7 @@ void apply_yaml(const std::string& path, TrainCli& o, const CLI::App& sub) {
       "data",     "out",         "model-id", "normaliser",   "scales", "step",  "history",
       "missing",  "kernel",      "chi",      "val-fraction", "lr",     "batch", "epochs",
       "patience", "seed",        "threads",  "max-seconds",  "theta",  "beta",  "detect-scale",
-      "top-k",    "time-column", "max-rows", "objective"};
+      "top-k",    "time-column", "max-rows", "objective", "batch-order"};
   for (const auto& kv : root) {
     const auto key = kv.first.as<std::string>();
     const auto line = std::to_string(kv.first.Mark().line + 1);
@@ -57,6 +58,7 @@ void apply_yaml(const std::string& path, TrainCli& o, const CLI::App& sub) {
       if (key == "step") t.signature.step = v.as<int>();
       if (key == "history") t.signature.history = v.as<int>();
       if (key == "missing") o.missing = v.as<std::string>();
+      if (key == "batch-order") o.batch_order = v.as<std::string>();
       if (key == "kernel") t.lstm_kernel = v.as<std::int64_t>();
       if (key == "chi") t.chi = v.as<double>();
       if (key == "val-fraction") t.validation_fraction = v.as<double>();
@@ -105,6 +107,11 @@ int run_train(TrainCli& o, const CLI::App& sub) {
   if (!o.config.empty()) apply_yaml(o.config, o, sub);
   if (o.data.empty()) throw std::runtime_error("--data (or key data in --config) is required");
   if (o.train.output_path.empty()) throw std::runtime_error("--out (or key out) is required");
+  try {
+    o.train.batch_order = mscred::model::parse_batch_order(o.batch_order);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("--batch-order: ") + e.what());
+  }
   if (o.missing == "hold_last") {
     o.train.signature.missing = mscred::pipeline::MissingPolicy::kHoldLast;
   } else if (o.missing == "invalid_step") {
@@ -207,6 +214,10 @@ std::function<int()> setup_train(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--lr", t.learning_rate, "Adam learning rate")->capture_default_str();
   sub.add_option("--batch", t.batch_size, "Mini-batch size")->capture_default_str();
+  sub.add_option("--batch-order", o->batch_order,
+                 "shuffled (random windows per batch) or contiguous (consecutive windows per "
+                 "batch, batches shuffled; shared steps encoded once: faster)")
+      ->capture_default_str();
   sub.add_option("--epochs", t.epochs, "Maximum epochs")->capture_default_str();
   sub.add_option("--patience", t.patience, "Early stop after N epochs without improvement")
       ->capture_default_str();

@@ -20,23 +20,52 @@ std::string fixed(double v, int digits = 1) {
 CapacityMeasurement measure_capacity(StepScorer& scorer, size_t batch, int reps) {
   if (batch == 0 || reps < 1) throw std::invalid_argument("measure_capacity: batch and reps >= 1");
   const size_t floats = scorer.info().window_floats;
-  std::vector<float> windows(batch * floats);
+  const auto history = static_cast<size_t>(std::max(scorer.info().history, 1));
+  const bool streaming = scorer.stream_cache() && history >= 2 && floats % history == 0;
   // Deterministic, not constant (a constant input could take a shortcut in some kernel).
-  for (size_t i = 0; i < windows.size(); ++i)
-    windows[i] = static_cast<float>((i * 2654435761u) % 1000u) / 1000.0f;
+  auto pattern = [](size_t i) { return static_cast<float>((i * 2654435761u) % 1000u) / 1000.0f; };
 
   using Clock = std::chrono::steady_clock;
-  scorer.score(windows.data(), batch);  // warm-up: first-call allocations, kernel choice
   std::vector<double> seconds;
-  for (int r = 0; r < reps; ++r) {
-    auto t0 = Clock::now();
-    scorer.score(windows.data(), batch);
-    seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  if (!streaming) {
+    std::vector<float> windows(batch * floats);
+    for (size_t i = 0; i < windows.size(); ++i)
+      windows[i] = pattern(i);
+    scorer.score(windows.data(), batch);  // warm-up: first-call allocations, kernel choice
+    for (int r = 0; r < reps; ++r) {
+      auto t0 = Clock::now();
+      scorer.score(windows.data(), batch);
+      seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+  } else {
+    // Entity b's steps are a stream; call c sends window c (its steps c .. c+h-1). Call 0
+    // fills the cache (misses), call 1 warms the per-step path, calls 2.. are timed.
+    const size_t step_floats = floats / history;
+    const size_t length = history + 1 + static_cast<size_t>(reps);
+    std::vector<float> steps(batch * length * step_floats);
+    for (size_t i = 0; i < steps.size(); ++i)
+      steps[i] = pattern(i);
+    std::vector<uint64_t> ids(batch);
+    for (size_t b = 0; b < batch; ++b)
+      ids[b] = kCapacityStreamIdBase + b;
+    std::vector<float> windows(batch * floats);
+    for (size_t c = 0; c < 2 + static_cast<size_t>(reps); ++c) {
+      for (size_t b = 0; b < batch; ++b) {
+        const float* src = steps.data() + (b * length + c) * step_floats;
+        std::copy(src, src + floats, windows.data() + b * floats);
+      }
+      auto t0 = Clock::now();
+      scorer.score_streams(windows.data(), batch, ids.data());
+      if (c >= 2) seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    for (auto id : ids)
+      scorer.forget_stream(id);
   }
   std::sort(seconds.begin(), seconds.end());
   CapacityMeasurement m;
   m.batch = batch;
   m.reps = reps;
+  m.streaming = streaming;
   m.median_batch_s = seconds[seconds.size() / 2];
   // A scorer faster than the clock's resolution is, for this purpose, unbounded.
   m.steps_per_s = static_cast<double>(batch) / std::max(m.median_batch_s, 1e-9);
@@ -56,10 +85,12 @@ CapacityVerdict check_capacity(const std::vector<CapacityDemand>& demands, doubl
     v.utilisation += share;
     const std::string line =
         "model '" + d.model + "': measured " + fixed(d.measured.steps_per_s) + " steps/s (batch " +
-        std::to_string(d.measured.batch) + ", median " + fixed(d.measured.median_batch_s * 1e3, 2) +
-        " ms per batch), required " + fixed(required) + " steps/s (" + std::to_string(d.entities) +
-        " entities x " + fixed(d.samples_per_s, 3) + " samples/s / step " + std::to_string(d.step) +
-        ") x headroom " + fixed(headroom, 2) + " = " + fixed(required * headroom) + " steps/s";
+        std::to_string(d.measured.batch) +
+        (d.measured.streaming ? ", streaming with the cache" : "") + ", median " +
+        fixed(d.measured.median_batch_s * 1e3, 2) + " ms per batch), required " + fixed(required) +
+        " steps/s (" + std::to_string(d.entities) + " entities x " + fixed(d.samples_per_s, 3) +
+        " samples/s / step " + std::to_string(d.step) + ") x headroom " + fixed(headroom, 2) +
+        " = " + fixed(required * headroom) + " steps/s";
     if (share > 1.0) {
       v.ok = false;
       v.message += (v.message.empty() ? "" : "; ") + line;

@@ -53,6 +53,7 @@ class DetectorScorer : public StepScorer {
   }
 
   void forget_stream(uint64_t stream_id) override { detector_->forget_stream(stream_id); }
+  bool stream_cache() const override { return stream_cache_; }
 
   CacheCounters cache_counters() const override {
     const auto s = detector_->stream_stats();

@@ -214,10 +214,11 @@ std::optional<CapacityMeasurement> Worker::measure(const ModelConfig& mc,
   }
   CapacityMeasurement m = measure_capacity(scorer, config_.worker.max_batch);
   connectors::logger("worker")->info(
-      "model '{}': measured {:.1f} steps/s at batch {} (median of {} timed batches: {:.2f} "
+      "model '{}': measured {:.1f} steps/s at batch {} ({}; median of {} timed batches: {:.2f} "
       "ms); declared load {} entities x {} samples/s / step {} = {:.1f} steps/s",
-      mc.name, m.steps_per_s, m.batch, m.reps, m.median_batch_s * 1e3, mc.expected_entities,
-      mc.samples_per_s, scorer.info().step,
+      mc.name, m.steps_per_s, m.batch,
+      m.streaming ? "streaming: each entity's next step, with the cache" : "full windows", m.reps,
+      m.median_batch_s * 1e3, mc.expected_entities, mc.samples_per_s, scorer.info().step,
       static_cast<double>(mc.expected_entities) * mc.samples_per_s / scorer.info().step);
   return m;
 }

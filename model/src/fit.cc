@@ -40,7 +40,14 @@ void restore(MscredNet& net, const std::vector<torch::Tensor>& copy) {
 
 }  // namespace
 
-double evaluate_loss(MscredNet& net, const WindowSet& windows, std::size_t batch_size) {
+torch::Tensor forward_batch(MscredNet& net, const torch::Tensor& x, bool shared) {
+  if (!shared) return net->forward(x);
+  auto s = share_consecutive_steps(x, net->input_steps());
+  return net->forward_steps(s.steps, s.index);
+}
+
+double evaluate_loss(MscredNet& net, const WindowSet& windows, std::size_t batch_size,
+                     bool shared) {
   if (windows.count == 0) return std::numeric_limits<double>::quiet_NaN();
   torch::NoGradGuard no_grad;
   net->eval();
@@ -50,7 +57,8 @@ double evaluate_loss(MscredNet& net, const WindowSet& windows, std::size_t batch
   for (std::size_t b = 0; b < windows.count; b += batch_size) {
     const auto e = std::min(windows.count, b + batch_size);
     auto x = batch_tensor(windows, index, b, e, net->config());
-    sum += reconstruction_loss(net->forward(x), x).item<double>() * static_cast<double>(e - b);
+    sum += reconstruction_loss(forward_batch(net, x, shared), x).item<double>() *
+           static_cast<double>(e - b);
   }
   return sum / static_cast<double>(windows.count);
 }
@@ -64,6 +72,12 @@ FitResult fit(MscredNet& net, const WindowSet& train, const WindowSet& validatio
   std::vector<std::int64_t> order(train.count);
   std::iota(order.begin(), order.end(), 0);
   const auto batch = std::max<std::size_t>(1, options.batch_size);
+  const bool contiguous = options.batch_order == BatchOrder::kContiguous;
+  // kContiguous: batch k is windows kB .. kB+B-1; the batches' order is what is shuffled.
+  std::vector<std::size_t> batch_starts;
+  for (std::size_t b = 0; b < train.count; b += batch)
+    batch_starts.push_back(b);
+  std::vector<std::int64_t> identity(order);
 
   const auto start = Clock::now();
   double best = std::numeric_limits<double>::infinity();
@@ -71,38 +85,45 @@ FitResult fit(MscredNet& net, const WindowSet& train, const WindowSet& validatio
   std::size_t windows_seen = 0;
   int since_best = 0;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-    std::shuffle(order.begin(), order.end(), rng);
+    if (contiguous) {
+      std::shuffle(batch_starts.begin(), batch_starts.end(), rng);
+    } else {
+      std::shuffle(order.begin(), order.end(), rng);
+    }
     net->train();
     double loss_sum = 0.0;
     FitProgress p;
     p.epoch = epoch;
     p.epochs = options.epochs;
     p.windows_total = train.count;
-    for (std::size_t b = 0; b < train.count; b += batch) {
+    std::size_t done = 0;
+    for (std::size_t k = 0; k < batch_starts.size(); ++k) {
+      const auto b = contiguous ? batch_starts[k] : k * batch;
       const auto e = std::min(train.count, b + batch);
-      auto x = batch_tensor(train, order, b, e, net->config());
+      auto x = batch_tensor(train, contiguous ? identity : order, b, e, net->config());
       adam.zero_grad();
-      auto loss = reconstruction_loss(net->forward(x), x);
+      auto loss = reconstruction_loss(forward_batch(net, x, contiguous), x);
       loss.backward();
       adam.step();
       loss_sum += loss.item<double>() * static_cast<double>(e - b);
       windows_seen += e - b;
+      done += e - b;
 
-      p.windows_done = e;
-      p.train_loss = loss_sum / static_cast<double>(e);
+      p.windows_done = done;
+      p.train_loss = loss_sum / static_cast<double>(done);
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       p.windows_per_s = static_cast<double>(windows_seen) / std::max(elapsed, 1e-9);
       const double left_windows =
-          static_cast<double>(train.count - e) +
+          static_cast<double>(train.count - done) +
           static_cast<double>(train.count) * static_cast<double>(options.epochs - epoch);
       p.seconds_left = left_windows / std::max(p.windows_per_s, 1e-9);
-      if (options.progress && e < train.count) options.progress(p);
+      if (options.progress && done < train.count) options.progress(p);
     }
     result.train_loss.push_back(loss_sum / static_cast<double>(train.count));
 
     // Early stopping on validation loss; without validation windows the train loss decides.
-    const double val =
-        validation.count > 0 ? evaluate_loss(net, validation, batch) : result.train_loss.back();
+    const double val = validation.count > 0 ? evaluate_loss(net, validation, batch, contiguous)
+                                            : result.train_loss.back();
     if (validation.count > 0) result.val_loss.push_back(val);
     if (val < best) {
       best = val;

@@ -22,6 +22,9 @@ struct WindowSet {
 struct FitOptions {
   double learning_rate = 2e-4;
   std::size_t batch_size = 32;
+  //! kContiguous: batches of consecutive windows (order of batches shuffled per epoch), run
+  //! through forward_steps; validation loss likewise (see BatchOrder).
+  BatchOrder batch_order = BatchOrder::kShuffled;
   int epochs = 20;
   int patience = 5;  //!< epochs without a better validation loss before stopping
   std::uint64_t seed = 0;
@@ -48,8 +51,15 @@ struct FitResult {
 FitResult fit(MscredNet& net, const WindowSet& train, const WindowSet& validation,
               const FitOptions& options);
 
-//! Mean reconstruction loss over a window set (no gradient), in batches.
-double evaluate_loss(MscredNet& net, const WindowSet& windows, std::size_t batch_size);
+//! Mean reconstruction loss over a window set (no gradient), in batches of consecutive
+//! windows; `shared` runs each batch through share_consecutive_steps + forward_steps.
+double evaluate_loss(MscredNet& net, const WindowSet& windows, std::size_t batch_size,
+                     bool shared = false);
+
+//! The network's output for a batch x [B, h, scales, n, n] (host, contiguous): forward(x),
+//! or with `shared` the shared-step forward of x's distinct steps (same values within float
+//! tolerance, gradients included).
+torch::Tensor forward_batch(MscredNet& net, const torch::Tensor& x, bool shared);
 
 //! The network's parameters as named blobs (checkpoint order = named_parameters order).
 std::vector<TensorBlob> export_parameters(MscredNet& net);

@@ -1,5 +1,6 @@
 #include "mscred_net.h"
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -125,6 +126,7 @@ torch::Tensor ConvLstmImpl::input_gates(const torch::Tensor& x) {
 torch::Tensor ConvLstmImpl::recur(const torch::Tensor& gx) {
   const auto steps = gx.size(1);
   auto [wx, wh] = split_weights();
+  if (!torch::GradMode::is_enabled()) return recur_inference(gx, wh);
   torch::Tensor h;
   torch::Tensor c;
   std::vector<torch::Tensor> outs;
@@ -140,6 +142,40 @@ torch::Tensor ConvLstmImpl::recur(const torch::Tensor& gx) {
     outs.push_back(h);
   }
   return torch::stack(outs, 1);
+}
+
+torch::Tensor ConvLstmImpl::recur_inference(const torch::Tensor& gx, const torch::Tensor& wh) {
+  // The same arithmetic as recur() without autograd: the gate math runs in place on each
+  // step's conv output (no temporaries), and the hidden states are written straight into
+  // one [T, B, C, H, W] buffer (returned as its [B, T] view), so nothing is stacked. gx is
+  // only read.
+  const auto b = gx.size(0);
+  const auto steps = gx.size(1);
+  auto out = torch::empty({steps, b, channels_, gx.size(3), gx.size(4)}, gx.options());
+  torch::Tensor c;
+  for (std::int64_t t = 0; t < steps; ++t) {
+    torch::Tensor z;
+    if (t == 0) {
+      z = gx.select(1, 0).clone(at::MemoryFormat::Contiguous);
+    } else {
+      z = conv2d(pad_same(out[t - 1]), wh, {}, 1, pad_, mkldnn_);
+      z.add_(gx.select(1, t));
+    }
+    auto g = z.chunk(4, 1);  // i, j, f, o
+    g[0].sigmoid_();
+    g[1].tanh_();
+    g[3].sigmoid_();
+    if (t == 0) {
+      c = g[0].mul_(g[1]);  // c = i * j (c starts at 0); a view into this step's z
+    } else {
+      g[2].add_(forget_bias_).sigmoid_();
+      c.mul_(g[2]).addcmul_(g[0], g[1]);
+    }
+    auto h = out[t];
+    at::tanh_out(h, c);
+    h.mul_(g[3]);
+  }
+  return out.transpose(0, 1);
 }
 
 torch::Tensor ConvLstmImpl::forward(const torch::Tensor& seq) {
@@ -307,6 +343,65 @@ torch::Tensor MscredNetImpl::forward_from_gates(const std::vector<torch::Tensor>
     refined.push_back(temporal_attention(lstm[l]->as<ConvLstm>()->recur(gates[l]), chi, nullptr));
   }
   return decode(refined, nullptr);
+}
+
+torch::Tensor MscredNetImpl::forward_steps(const torch::Tensor& steps, const torch::Tensor& index) {
+  TORCH_CHECK(
+      index.dim() == 2 && index.size(1) == input_steps() && index.scalar_type() == torch::kInt64,
+      "forward_steps: index must be int64 [B, ", input_steps(), "], got ", index.sizes());
+  const auto b = index.size(0);
+  const auto t = index.size(1);
+  auto flat = index.reshape({b * t}).to(steps.device());
+  auto unique = step_gates(steps);
+  std::vector<torch::Tensor> gates;
+  gates.reserve(unique.size());
+  for (const auto& g : unique) {
+    gates.push_back(g.index_select(0, flat).view({b, t, g.size(1), g.size(2), g.size(3)}));
+  }
+  return forward_from_gates(gates);
+}
+
+SharedSteps share_consecutive_steps(const torch::Tensor& windows, std::int64_t input_steps) {
+  TORCH_CHECK(windows.dim() == 5 && windows.is_contiguous() && windows.device().is_cpu() &&
+                  windows.scalar_type() == torch::kFloat32,
+              "share_consecutive_steps: need contiguous float [B, h, scales, n, n] on the host");
+  const auto b = windows.size(0);
+  const auto h = windows.size(1);
+  const auto t = input_steps;
+  TORCH_CHECK(t >= 1 && t <= h, "share_consecutive_steps: input_steps ", t, " not in 1..", h);
+  const auto step_floats = static_cast<std::size_t>(windows[0][0].numel());
+  const auto window_floats = step_floats * static_cast<std::size_t>(h);
+  const float* data = windows.data_ptr<float>();
+  SharedSteps out;
+  out.index = torch::empty({b, t}, torch::kInt64);
+  auto* idx = out.index.data_ptr<std::int64_t>();
+  // Source step (window, position) of every distinct step, in order of first use.
+  std::vector<const float*> source;
+  source.reserve(static_cast<std::size_t>(b * t));
+  for (std::int64_t i = 0; i < b; ++i) {
+    const float* w = data + static_cast<std::size_t>(i) * window_floats;
+    const bool shares =
+        i > 0 && t >= 2 &&
+        std::memcmp(w, w - window_floats + step_floats,
+                    static_cast<std::size_t>(t - 1) * step_floats * sizeof(float)) == 0;
+    for (std::int64_t k = 0; k < t; ++k) {
+      if (shares && k < t - 1) {
+        idx[i * t + k] = idx[(i - 1) * t + k + 1];
+      } else {
+        idx[i * t + k] = static_cast<std::int64_t>(source.size());
+        source.push_back(w + static_cast<std::size_t>(k) * step_floats);
+      }
+    }
+    out.shared_windows += shares ? 1 : 0;
+  }
+  auto sizes = windows.sizes().vec();
+  sizes.erase(sizes.begin());  // [h, scales, n, n] -> [U, scales, n, n]
+  sizes[0] = static_cast<std::int64_t>(source.size());
+  out.steps = torch::empty(sizes, torch::kFloat32);
+  float* dst = out.steps.data_ptr<float>();
+  for (std::size_t u = 0; u < source.size(); ++u)
+    std::memcpy(dst + u * step_floats, source[u], step_floats * sizeof(float));
+  return out;
 }
 
 torch::Tensor MscredNetImpl::decode(const std::vector<torch::Tensor>& refined, NetTrace* trace) {

@@ -48,6 +48,8 @@ class ConvLstmImpl : public torch::nn::Module {
 
  private:
   torch::Tensor pad_same(const torch::Tensor& z) const;
+  //! recur() without grad: in-place gate math, states written into one buffer.
+  torch::Tensor recur_inference(const torch::Tensor& gx, const torch::Tensor& wh);
   //! W_x and W_h as contiguous tensors. In inference (no grad) they are copied once and
   //! reused until the weight changes (its version counter); with grad they are views, so
   //! gradients reach `conv.weight`.
@@ -99,6 +101,13 @@ class MscredNetImpl : public torch::nn::Module {
   //! the window's newest step [B, scales, n, n] (recurrence, attention, decoder).
   torch::Tensor forward_from_gates(const std::vector<torch::Tensor>& gates);
 
+  //! Shared-step forward: steps [U, scales, n, n] (distinct steps), index [B, T] (int64,
+  //! T = input_steps()) naming window b's step t -> reconstruction [B, scales, n, n]. The
+  //! encoder and W_x run once per distinct step; their outputs are gathered with
+  //! index_select, so with grad the gradients of a step shared by several windows add up.
+  //! Equal to forward() on the gathered windows within float tolerance.
+  torch::Tensor forward_steps(const torch::Tensor& steps, const torch::Tensor& index);
+
   const ModelConfig& config() const { return config_; }
   //! Steps of a window the network reads: history (reconstruct) or history - 1 (forecast).
   //! The one place that knows the objective's effect on the input (mscred::model::input_steps).
@@ -131,6 +140,17 @@ class MscredNetImpl : public torch::nn::Module {
   std::int64_t dec_pad_[4] = {};
 };
 TORCH_MODULE(MscredNet);
+
+//! The distinct steps of B windows [B, h, scales, n, n] (host, contiguous float) that may be
+//! consecutive windows of one stream: window b reuses window b-1's input steps 1..T-1 as its
+//! steps 0..T-2 when their bytes are identical (memcmp, never assumed), otherwise all its T
+//! = `input_steps` steps are new. steps [U, scales, n, n] (a copy), index [B, T] into it.
+struct SharedSteps {
+  torch::Tensor steps;
+  torch::Tensor index;
+  std::int64_t shared_windows = 0;  //!< windows that reused their predecessor's steps
+};
+SharedSteps share_consecutive_steps(const torch::Tensor& windows, std::int64_t input_steps);
 
 //! Temporal attention: alpha_k = softmax_k(sum(H_k * H_T) / chi), refined = sum_k alpha_k H_k.
 //! hs [B, T, C, H, W] -> refined [B, C, H, W]; `alpha` receives [B, T] when not null.

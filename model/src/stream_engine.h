@@ -2,16 +2,16 @@
 // Streaming inference with a per-stream cache of ConvLSTM input-to-state gates. Private to
 // model/ (LibTorch). See docs/model.md, "Streaming cache".
 //
-// In a stream, consecutive windows share h - 1 of their h steps. What one step contributes
-// that does not depend on where the window starts is its encoder output and the ConvLSTM's
+// The network reads T = MscredNet::input_steps() steps of each window: steps 0..T-1, with
+// T = h (reconstruct) or h - 1 (forecast: step h-1 is only the target). In a stream,
+// consecutive windows share T - 1 of those input steps. What one step contributes that does
+// not depend on where the window starts is its encoder output and the ConvLSTM's
 // input-to-state gates W_x * enc_l(x_t) + b of every level; those are kept per stream for the
-// last h - 1 steps. A new window then costs the encoder and W_x of its newest step only; the
-// recurrence (W_h of steps 2..h), attention and decoder run as in the plain forward.
-// With the forecast objective the network reads steps 0..h-2 only: on a hit these are all
-// cached, and the newest step's encoder and W_x run only to fill the cache for the next window.
+// last T - 1 input steps. A new window then costs the encoder and W_x of its input step T-1
+// only; the recurrence (W_h of steps 2..T), attention and decoder run as in the plain forward.
 //
 // Validity does not rest on bookkeeping: the cache also holds the raw input matrices of the
-// steps it covers, and a window reuses it only when its first h - 1 steps are bit-identical
+// steps it covers, and a window reuses it only when its first T - 1 steps are bit-identical
 // (memcmp) to them. Otherwise (first window of a stream, a gap, a reset, another stream's
 // id) the whole window is computed and the cache refilled from it.
 
@@ -28,7 +28,7 @@
 namespace mscred::model {
 
 struct StreamCacheStats {
-  std::uint64_t hits = 0;       //!< windows that reused h - 1 cached steps
+  std::uint64_t hits = 0;       //!< windows that reused T - 1 cached steps
   std::uint64_t misses = 0;     //!< windows computed in full (no or non-matching cache)
   std::uint64_t evictions = 0;  //!< streams dropped to stay within max_streams
   std::size_t streams = 0;      //!< streams cached now
@@ -44,8 +44,10 @@ class StreamEngine {
 
   //! windows [batch, h, scales, n, n] on the host (oldest step first), stream_ids[batch] ->
   //! reconstructions [batch, scales, n, n] on the host (contiguous float). A stream id may
-  //! appear more than once in a batch: each window is checked against the cache as it was
-  //! before the call, and the cache keeps the last one.
+  //! appear more than once in a batch (`mscred eval` sends consecutive windows of its one
+  //! stream): a window reuses the steps of the previous window of its stream in the batch
+  //! when they are bit-identical, else it is checked against the cache as it was before
+  //! the call; the cache keeps the stream's last window.
   torch::Tensor reconstruct(const float* windows, std::size_t batch,
                             const std::uint64_t* stream_ids);
 
@@ -58,26 +60,29 @@ class StreamEngine {
   std::size_t bytes_per_stream() const;
 
  private:
+  //! Per level, per step: gates [4C_l, H_l, H_l].
+  using StepGates = std::vector<std::vector<torch::Tensor>>;
   struct Entry {
-    std::vector<float> raw;            //!< steps 2..h of the last window, [h-1, scales, n, n]
-    std::vector<torch::Tensor> gates;  //!< per level [h-1, 4C_l, H_l, H_l] (device)
+    std::vector<float> raw;  //!< input steps 2..T of the last window, [T-1, scales, n, n]
+    StepGates gates;         //!< per level, T-1 steps [4C_l, H_l, H_l] (device)
     std::list<std::uint64_t>::iterator lru;
   };
 
-  void store(std::uint64_t id, const float* window, const std::vector<torch::Tensor>& gates,
-             std::int64_t b);
+  void store(std::uint64_t id, const float* window, const StepGates& steps);
   void evict_to(std::size_t keep);
 
   MscredNet net_;
   torch::Device device_;
   std::size_t max_streams_;
-  std::int64_t history_;
+  std::int64_t history_;     //!< steps per window in the caller's buffer (h)
+  std::int64_t steps_;       //!< of them, steps feeding the network (T = input_steps())
   std::size_t step_floats_;  //!< scales * n * n
   std::size_t bytes_per_stream_ = 0;
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::list<std::uint64_t> lru_;  //!< most recent first
   StreamCacheStats stats_;
-  torch::Tensor pinned_;  //!< page-locked staging buffer (CUDA only)
+  torch::Tensor pinned_;                 //!< page-locked staging buffer (CUDA only)
+  std::vector<torch::Tensor> assembly_;  //!< per level, the [B, T] gates buffer, reused
 };
 
 }  // namespace mscred::model

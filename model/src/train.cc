@@ -26,8 +26,9 @@ std::string utc_now() {
 }
 
 // Residuals of the newest step for every window, [count, scales, n, n] (either objective:
-// forward() reads what the objective says and its output is compared with step h-1).
-std::vector<float> residuals_of(MscredNet& net, const WindowSet& set, std::size_t batch) {
+// the network reads what the objective says and its output is compared with step h-1).
+std::vector<float> residuals_of(MscredNet& net, const WindowSet& set, std::size_t batch,
+                                bool shared) {
   const auto& c = net->config();
   const auto matrix = static_cast<std::size_t>(c.scales * c.n * c.n);
   std::vector<float> out(set.count * matrix);
@@ -37,13 +38,23 @@ std::vector<float> residuals_of(MscredNet& net, const WindowSet& set, std::size_
     const auto e = std::min(set.count, b + batch);
     auto x = torch::from_blob(const_cast<float*>(set.data.data() + b * set.window_size),
                               {static_cast<std::int64_t>(e - b), c.history, c.scales, c.n, c.n});
-    auto r = (x.select(1, c.history - 1) - net->forward(x)).square().contiguous();
+    auto r = (x.select(1, c.history - 1) - forward_batch(net, x, shared)).square().contiguous();
     std::copy(r.data_ptr<float>(), r.data_ptr<float>() + r.numel(), out.begin() + b * matrix);
   }
   return out;
 }
 
 }  // namespace
+
+BatchOrder parse_batch_order(const std::string& name) {
+  if (name == "shuffled") return BatchOrder::kShuffled;
+  if (name == "contiguous") return BatchOrder::kContiguous;
+  throw std::invalid_argument("batch order '" + name + "': expected shuffled or contiguous");
+}
+
+const char* to_string(BatchOrder order) {
+  return order == BatchOrder::kContiguous ? "contiguous" : "shuffled";
+}
 
 std::string data_digest(const std::vector<std::string>& sensors,
                         const std::vector<double>& values) {
@@ -140,6 +151,7 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
   FitOptions fo;
   fo.learning_rate = o.learning_rate;
   fo.batch_size = o.batch_size;
+  fo.batch_order = o.batch_order;
   fo.epochs = o.epochs;
   fo.patience = o.patience;
   fo.seed = o.seed;
@@ -157,7 +169,8 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
   // Thresholds from the validation windows' scores (the pipeline's scoring).
   const auto scales = o.signature.scales.size();
   const auto matrix = scales * n * n;
-  const auto r = residuals_of(net, val_set, std::max<std::size_t>(1, o.batch_size));
+  const auto r = residuals_of(net, val_set, std::max<std::size_t>(1, o.batch_size),
+                              o.batch_order == BatchOrder::kContiguous);
   std::vector<pipeline::StepScore> scores;
   for (std::size_t w = 0; w < val_set.count; ++w) {
     scores.push_back(pipeline::score_residual(r.data() + w * matrix, scales, n, o.score.theta));
@@ -181,6 +194,7 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
                             {"val_loss", report.val_loss},
                             {"learning_rate", o.learning_rate},
                             {"batch_size", o.batch_size},
+                            {"batch_order", to_string(o.batch_order)},
                             {"seed", o.seed},
                             {"validation_fraction", o.validation_fraction}};
   info.training_summary_json = summary.dump();

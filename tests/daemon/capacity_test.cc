@@ -5,7 +5,9 @@
 // sleeps), so "too slow" holds however loaded the machine is.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -85,10 +87,81 @@ TEST(CapacityTest, MeasurementTimesTheScorer) {
   EXPECT_NEAR(m.steps_per_s, 2.0 / m.median_batch_s, 1e-9);
 }
 
+// A scorer with a stream cache: a window whose first h-1 steps are its stream's previous
+// window's last h-1 (compared by value) costs `hit`, any other `miss`; score() always costs
+// `miss`. It records what the capacity check sent it.
+class CachedStreamScorer : public StepScorer {
+ public:
+  CachedStreamScorer(std::chrono::milliseconds hit, std::chrono::milliseconds miss)
+      : hit_(hit), miss_(miss) {
+    info_.history = 3;
+    info_.window_floats = 3 * 4;  // 3 steps of 4 floats
+    info_.scales = {2};
+    info_.sensors = {"a", "b"};
+  }
+  const ScorerInfo& info() const override { return info_; }
+  bool stream_cache() const override { return true; }
+  std::vector<StepOutcome> score(const float*, size_t batch) override {
+    ++plain_calls;
+    std::this_thread::sleep_for(miss_ * static_cast<int>(batch));
+    return std::vector<StepOutcome>(batch);
+  }
+  std::vector<StepOutcome> score_streams(const float* windows, size_t batch,
+                                         const uint64_t* ids) override {
+    auto cost = std::chrono::milliseconds(0);
+    for (size_t b = 0; b < batch; ++b) {
+      const float* w = windows + b * 12;
+      auto it = last_.find(ids[b]);
+      const bool hit = it != last_.end() && std::equal(w, w + 8, it->second.begin() + 4);
+      (hit ? hits : misses) += 1;
+      cost += hit ? hit_ : miss_;
+      last_[ids[b]].assign(w, w + 12);
+    }
+    std::this_thread::sleep_for(cost);
+    return std::vector<StepOutcome>(batch);
+  }
+  void forget_stream(uint64_t id) override { forgotten.push_back(id); }
+
+  int plain_calls = 0;
+  int hits = 0;
+  int misses = 0;
+  std::vector<uint64_t> forgotten;
+
+ private:
+  ScorerInfo info_;
+  std::chrono::milliseconds hit_, miss_;
+  std::map<uint64_t, std::vector<float>> last_;
+};
+
+TEST(CapacityTest, WithAStreamCacheTheSteadyStatePerStepPathIsTimed) {
+  // Batch 4, 3 timed calls: one warm window per entity (4 misses), one untimed and three
+  // timed calls in which every entity advances by one step (16 hits); ids from the
+  // reserved range, all forgotten afterwards. Hits cost 2 ms and misses 20 ms, so a timed
+  // batch takes >= 8 ms: the measurement is the cached path's.
+  CachedStreamScorer scorer(2ms, 20ms);
+  CapacityMeasurement m = measure_capacity(scorer, 4, 3);
+  EXPECT_TRUE(m.streaming);
+  EXPECT_EQ(scorer.plain_calls, 0);
+  EXPECT_EQ(scorer.misses, 4);
+  EXPECT_EQ(scorer.hits, 16);
+  ASSERT_EQ(scorer.forgotten.size(), 4u);
+  for (size_t b = 0; b < 4; ++b)
+    EXPECT_EQ(scorer.forgotten[b], kCapacityStreamIdBase + b);
+  EXPECT_GE(m.median_batch_s, 0.008);
+  EXPECT_NEAR(m.steps_per_s, 4.0 / m.median_batch_s, 1e-9);
+
+  // The refusal still works on a streaming measurement: 4 / 8 ms = 500 steps/s at most;
+  // 100 entities x 10 samples/s / step 1 x 1.5 needs 1500.
+  CapacityVerdict v = check_capacity({{"m", 100, 10.0, 1, m}}, 1.5);
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.message.find("streaming with the cache"), std::string::npos) << v.message;
+  EXPECT_NE(v.message.find("required 1000.0 steps/s"), std::string::npos) << v.message;
+}
+
 TEST(CapacityTest, ModelsSharingTheWorkerAreRefusedTogether) {
   // Hand-worked: each needs 60 steps/s x 1.5 = 90 of its measured 150 (60 %), so each
   // fits alone, but the one worker thread would be 120 % busy.
-  CapacityMeasurement m{4, 3, 4.0 / 150.0, 150.0};
+  CapacityMeasurement m{4, 3, 4.0 / 150.0, 150.0, false};
   std::vector<CapacityDemand> demands{{"a", 60, 10.0, 10, m}, {"b", 600, 1.0, 10, m}};
   CapacityVerdict v = check_capacity(demands, 1.5);
   EXPECT_FALSE(v.ok);

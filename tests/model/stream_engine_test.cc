@@ -192,15 +192,49 @@ TEST_P(StreamCacheTest, WrongBookkeepingCannotGiveAWrongResult) {
   // The same id used for another stream's window, two consecutive windows of one stream in
   // one batch, and a window repeated: the memcmp rule decides, outputs stay exact.
   const std::int64_t h = 5;
-  Stream a = make_stream(10, n_);
-  Stream b = make_stream(10, n_);
+  Stream a = make_stream(12, n_);
+  Stream b = make_stream(12, n_);
   StreamEngine engine(net_, torch::kCPU, 4);
   run_batch(engine, {a.window(0, h)}, {1});                     // miss
   run_batch(engine, {b.window(1, h)}, {1});                     // miss: not a's continuation
-  run_batch(engine, {b.window(2, h), b.window(3, h)}, {1, 1});  // hit, then miss (pre-call cache)
+  run_batch(engine, {b.window(2, h), b.window(3, h)}, {1, 1});  // hit (cache), hit (in batch)
   run_batch(engine, {b.window(4, h)}, {1});                     // hit: cache kept the last one
-  EXPECT_EQ(engine.stats().hits, 2u);
+  EXPECT_EQ(engine.stats().hits, 3u);
+  EXPECT_EQ(engine.stats().misses, 2u);
+  // Same id, another stream's window first: a.window(5) matches neither the cache (b's
+  // window 4) nor anything before it (miss); b.window(5) does not continue a.window(5) but
+  // does continue the cache (hit); the cache keeps b.window(5), so b.window(6) hits.
+  run_batch(engine, {a.window(5, h), b.window(5, h)}, {1, 1});
+  run_batch(engine, {b.window(6, h)}, {1});
+  EXPECT_EQ(engine.stats().hits, 5u);
   EXPECT_EQ(engine.stats().misses, 3u);
+}
+
+TEST_P(StreamCacheTest, ConsecutiveWindowsOfOneStreamInOneBatch) {
+  // `mscred eval`'s batches: consecutive windows of its one stream. Batch 1 holds windows
+  // 0..5 with a gap (the stream skips a step after window 3: the next window starts at step
+  // 5); batch 2 continues from the last one, then stream 2's first window, then stream 1
+  // again. Each window's first h-1 steps come from the window before it in the batch or
+  // the cache, only when the bytes agree.
+  const std::int64_t h = 5;
+  Stream a = make_stream(20, n_);
+  Stream other = make_stream(6, n_);
+  StreamEngine engine(net_, torch::kCPU, 4);
+  run_batch(engine,
+            {a.window(0, h), a.window(1, h), a.window(2, h), a.window(3, h), a.window(5, h),
+             a.window(6, h)},
+            {1, 1, 1, 1, 1, 1});
+  // miss, hit, hit, hit, miss (gap), hit
+  EXPECT_EQ(engine.stats().hits, 4u);
+  EXPECT_EQ(engine.stats().misses, 2u);
+  run_batch(engine, {a.window(7, h), a.window(8, h), other.window(0, h), a.window(9, h)},
+            {1, 1, 2, 1});
+  // hit (cache), hit (batch), miss (new stream), hit (batch, past the other stream)
+  EXPECT_EQ(engine.stats().hits, 7u);
+  EXPECT_EQ(engine.stats().misses, 3u);
+  run_batch(engine, {a.window(10, h), other.window(1, h)}, {1, 2});  // both from the cache
+  EXPECT_EQ(engine.stats().hits, 9u);
+  EXPECT_EQ(engine.stats().streams, 2u);
 }
 
 TEST_P(StreamCacheTest, DisabledCacheComputesEverything) {

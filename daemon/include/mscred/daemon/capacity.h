@@ -16,12 +16,21 @@ struct CapacityMeasurement {
   int reps = 0;                 //!< timed calls (after one untimed warm-up call)
   double median_batch_s = 0.0;  //!< median seconds per call
   double steps_per_s = 0.0;     //!< batch / median_batch_s: what the model can score
+  bool streaming = false;       //!< timed score_streams() with every entity's window a hit
 };
 
-//! Calls scorer.score() on `batch` synthetic windows (a fixed pattern in [0, 1], the range
-//! of normalised signature matrices) once to warm up and `reps` more times, timed; the
-//! median gives the capacity. Works for any StepScorer. Blocks for reps + 1 batches; call
-//! from the thread that owns the scorer.
+//! Stream ids the capacity check uses (forgotten afterwards); the worker's are counted from 1.
+inline constexpr uint64_t kCapacityStreamIdBase = 0xFFFF'FFFF'0000'0000ULL;
+
+//! Times the path the worker uses, on `batch` synthetic windows (a fixed pattern in [0, 1],
+//! the range of normalised signature matrices); the median of `reps` timed calls gives the
+//! capacity. Without a stream cache: score() once to warm up, then `reps` times. With one
+//! (scorer.stream_cache(), history >= 2): `batch` synthetic entities, each first sends a
+//! warm window (computed in full), then every call advances each entity by one step, as in
+//! steady state: score_streams() once untimed, then `reps` times timed; the entities'
+//! cached steps are forgotten afterwards (the scorer's cache counters include these calls).
+//! Works for any StepScorer. Blocks for reps + 2 batches; call from the thread that owns
+//! the scorer.
 CapacityMeasurement measure_capacity(StepScorer& scorer, size_t batch, int reps = 3);
 
 //! A model's declared load against its measured capacity.

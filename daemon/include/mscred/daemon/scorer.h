@@ -77,6 +77,9 @@ class StepScorer {
     uint64_t misses = 0;
   };
   virtual CacheCounters cache_counters() const { return {}; }
+  //! True when score_streams() reuses work across an entity's consecutive windows (so its
+  //! per-step cost differs from score()'s): the capacity check then times that path.
+  virtual bool stream_cache() const { return false; }
 };
 
 struct ModelConfig;

@@ -28,6 +28,17 @@ struct FitProgress {
   bool epoch_end = false;
 };
 
+//! How windows are grouped into mini-batches. kShuffled: every epoch a random permutation of
+//! all windows, cut into batches (the paper's and the baseline's order). kContiguous: batch k
+//! holds windows kB .. kB+B-1 in series order and only the order of the batches is shuffled
+//! each epoch; consecutive windows share h-1 steps, which are then encoded once per batch
+//! (MscredNet::forward_steps), so an epoch costs less. The gradient is the same function of
+//! the batch either way; what changes is which windows share a batch.
+enum class BatchOrder { kShuffled, kContiguous };
+//! "shuffled" / "contiguous"; throws std::invalid_argument naming the value otherwise.
+BatchOrder parse_batch_order(const std::string& name);
+const char* to_string(BatchOrder order);
+
 struct TrainOptions {
   std::string model_id = "mscred";
   std::string output_path;            //!< checkpoint to write
@@ -42,6 +53,7 @@ struct TrainOptions {
   double validation_fraction = 0.2;  //!< last part of the series held out
   double learning_rate = 2e-4;
   std::size_t batch_size = 32;
+  BatchOrder batch_order = BatchOrder::kShuffled;
   int epochs = 20;
   int patience = 5;
   std::uint64_t seed = 0;

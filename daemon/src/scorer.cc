@@ -22,10 +22,18 @@ namespace {
 // thresholds. Owned and called by the worker thread.
 class DetectorScorer : public StepScorer {
  public:
-  DetectorScorer(std::unique_ptr<model::Detector> detector, bool stream_cache, size_t cache_streams)
-      : detector_(std::move(detector)), stream_cache_(stream_cache) {
-    detector_->set_stream_cache_limit(stream_cache ? cache_streams : 0);
+  //! `cache_mb`: the stream cache's bound in MiB, turned into a number of streams from the
+  //! model's bytes per stream. The cache is in effect only when the network reads at least 2
+  //! steps of a window (consecutive windows then share some).
+  DetectorScorer(std::unique_ptr<model::Detector> detector, bool stream_cache, size_t cache_mb)
+      : detector_(std::move(detector)) {
     const model::ModelInfo& m = detector_->info();
+    stream_cache_ = stream_cache && model::input_steps(m.net) >= 2;
+    if (stream_cache_) {
+      const size_t per_stream = std::max<size_t>(1, detector_->stream_stats().bytes_per_stream);
+      cache_streams_ = std::max<size_t>(1, (cache_mb << 20) / per_stream);
+    }
+    detector_->set_stream_cache_limit(cache_streams_);
     info_.layout = WindowLayout::kSignatures;
     info_.normaliser = m.normaliser;
     info_.model_id = m.model_id;
@@ -81,8 +89,8 @@ class DetectorScorer : public StepScorer {
   }
 
   std::unique_ptr<model::Detector> detector_;
-  bool stream_cache_;
-  size_t cache_streams_ = 0;
+  bool stream_cache_ = false;
+  size_t cache_streams_ = 0;  //!< the bound in streams (0 = cache off)
   ScorerInfo info_;
 };
 
@@ -115,7 +123,7 @@ std::unique_ptr<StepScorer> load_scorer(const ModelConfig& model, const Config& 
       "model '{}' ({}): objective {} (the network reads {} of the {} steps of a window)",
       model.name, model.path, model::to_string(net.objective), model::input_steps(net),
       net.history);
-  if (model.stream_cache) {
+  if (scorer->stream_cache()) {
     connectors::logger("worker")->info(
         "model '{}': stream cache for up to {} entities ({:.1f} MiB each, stream_cache_mb {})",
         model.name, scorer->cache_streams(),

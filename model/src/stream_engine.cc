@@ -189,10 +189,13 @@ torch::Tensor StreamEngine::reconstruct(const float* windows, std::size_t batch,
 
   auto y = net_->forward_from_gates(gates).to(torch::kCPU).contiguous();
 
-  // Refill the cache (after the hits were read: entries may move or be evicted now). A
-  // stream's new entry holds window i's input steps 1..t-1 as one tensor per step and
-  // level: the steps it had cached are kept as they are (no copy), the others are copied
-  // out of this call's tensors (for a stream advancing by one step: only the newest).
+  // Refill the cache. A stream's new entry holds window i's input steps 1..t-1 as one tensor
+  // per step and level: the steps it had cached are kept as they are (no copy), the others
+  // are copied out of this call's tensors (for a stream advancing by one step: only the
+  // newest). All entries are assembled before the first store(): a store can evict another
+  // stream's entry that a later window of this batch hit, and hit[] points into it.
+  std::vector<std::size_t> refilled;
+  std::vector<StepGates> kept_of;
   for (std::size_t i = 0; i < batch; ++i) {
     if (refill[i] == 0) continue;
     StepGates kept(gates.size());
@@ -206,7 +209,12 @@ torch::Tensor StreamEngine::reconstruct(const float* windows, std::size_t batch,
         }
       }
     }
-    store(stream_ids[i], windows + i * window_floats, kept);
+    refilled.push_back(i);
+    kept_of.push_back(std::move(kept));
+  }
+  for (std::size_t r = 0; r < refilled.size(); ++r) {
+    const auto i = refilled[r];
+    store(stream_ids[i], windows + i * window_floats, kept_of[r]);
   }
   return y;
 }

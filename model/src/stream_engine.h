@@ -56,7 +56,8 @@ class StreamEngine {
   void set_max_streams(std::size_t max_streams);
   std::size_t max_streams() const { return max_streams_; }
   const StreamCacheStats& stats() const { return stats_; }
-  //! Bytes held per cached stream: (h-1) * [scales*n*n + sum_l 4*C_l*H_l^2] floats.
+  //! Bytes held per cached stream: (T-1) * [scales*n*n + sum_l 4*C_l*H_l^2] floats, T =
+  //! MscredNet::input_steps().
   std::size_t bytes_per_stream() const;
 
  private:

@@ -87,6 +87,8 @@ class StreamFixture : public ::testing::TestWithParam<std::pair<std::int64_t, st
   }
 
   void interleaved_streams_with_a_gap();
+  void eviction_during_refill();
+  void consecutive_windows_in_one_batch();
 
   std::int64_t n_ = 8;
   MscredNet net_{nullptr};
@@ -130,16 +132,42 @@ void StreamFixture::interleaved_streams_with_a_gap() {
   EXPECT_EQ(engine.stats().streams, 2u);
 }
 
+// A store() during the refill evicts the least recent stream while a later window of the
+// same batch hit that stream's entry: its cached gates must have been taken before (a
+// regression: they were read from the evicted entry; at n = 30 a level's gates are above
+// glibc's mmap threshold, so reading the freed entry crashed).
+void StreamFixture::eviction_during_refill() {
+  const std::int64_t h = 5;
+  Stream a = make_stream(8, n_), b = make_stream(8, n_), c = make_stream(8, n_);
+  StreamEngine engine(net_, torch::kCPU, 2);
+  run_batch(engine, {b.window(0, h)}, {2});                     // miss
+  run_batch(engine, {a.window(0, h)}, {1});                     // miss; 2 is now least recent
+  run_batch(engine, {c.window(0, h), b.window(1, h)}, {3, 2});  // miss, hit on 2; storing 3
+                                                                // evicts 2 before 2 is stored
+  run_batch(engine, {b.window(2, h)}, {2});  // hit on the entry refilled from the hit above
+  run_batch(engine, {c.window(1, h)}, {3});  // storing 2 evicted 1, so 3 is still cached: hit
+  EXPECT_EQ(engine.stats().hits, 3u);
+  EXPECT_EQ(engine.stats().misses, 3u);
+}
+
+TEST_P(StreamFixture, EvictionDuringRefillKeepsTheHitsGates) {
+  eviction_during_refill();
+}
+
 TEST_P(StreamFixture, TwoInterleavedStreamsWithAGapEqualThePlainForward) {
   interleaved_streams_with_a_gap();
 }
 
-// The same with the forecast objective: on a hit the network's inputs (steps 0..h-2) are
-// all cached, and the newest step is encoded only to be cached for the next window.
+// The same with the forecast objective: the network reads steps 0..h-2, the cache holds h-2
+// of them, and a window that continues its stream encodes its step h-2 only.
 class ForecastStreamFixture : public StreamFixture {
  protected:
   Objective objective() const override { return Objective::kForecast; }
 };
+
+TEST_P(ForecastStreamFixture, EvictionDuringRefillKeepsTheHitsGates) {
+  eviction_during_refill();
+}
 
 TEST_P(ForecastStreamFixture, TwoInterleavedStreamsWithAGapEqualThePlainForward) {
   interleaved_streams_with_a_gap();
@@ -210,7 +238,7 @@ TEST_P(StreamCacheTest, WrongBookkeepingCannotGiveAWrongResult) {
   EXPECT_EQ(engine.stats().misses, 3u);
 }
 
-TEST_P(StreamCacheTest, ConsecutiveWindowsOfOneStreamInOneBatch) {
+void StreamFixture::consecutive_windows_in_one_batch() {
   // `mscred eval`'s batches: consecutive windows of its one stream. Batch 1 holds windows
   // 0..5 with a gap (the stream skips a step after window 3: the next window starts at step
   // 5); batch 2 continues from the last one, then stream 2's first window, then stream 1
@@ -235,6 +263,15 @@ TEST_P(StreamCacheTest, ConsecutiveWindowsOfOneStreamInOneBatch) {
   run_batch(engine, {a.window(10, h), other.window(1, h)}, {1, 2});  // both from the cache
   EXPECT_EQ(engine.stats().hits, 9u);
   EXPECT_EQ(engine.stats().streams, 2u);
+}
+
+TEST_P(StreamCacheTest, ConsecutiveWindowsOfOneStreamInOneBatch) {
+  consecutive_windows_in_one_batch();
+}
+// Forecast (T = h - 1 input steps): the gap after window 3 still breaks the overlap of the
+// input steps, so hits and misses are the same.
+TEST_P(ForecastStreamFixture, ConsecutiveWindowsOfOneStreamInOneBatch) {
+  consecutive_windows_in_one_batch();
 }
 
 TEST_P(StreamCacheTest, DisabledCacheComputesEverything) {

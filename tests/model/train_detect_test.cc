@@ -80,23 +80,26 @@ TrainOptions tiny_options(const std::string& path) {
   return o;
 }
 
-// One tiny model shared by the tests of this file (training is the slow part).
-class TrainDetectTest : public ::testing::Test {
+// One tiny model per objective, shared by the tests of a suite (training is the slow part).
+template <Objective kObjective>
+class TinyModelSuite : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    path_ = new std::string(std::string(MSCRED_BINARY_DIR) + "/train_detect_test.ckpt");
-    report_ = new TrainReport(train(names(), sinusoids(600, 0, false), tiny_options(*path_)));
+    path_ = new std::string(std::string(MSCRED_BINARY_DIR) + "/train_detect_" +
+                            to_string(kObjective) + ".ckpt");
+    auto o = tiny_options(*path_);
+    o.objective = kObjective;
+    report_ = new TrainReport(train(names(), sinusoids(600, 0, false), o));
   }
   static void TearDownTestSuite() {
     std::remove(path_->c_str());
     delete report_;
     delete path_;
   }
-  static std::string* path_;
-  static TrainReport* report_;
+  static inline std::string* path_ = nullptr;
+  static inline TrainReport* report_ = nullptr;
 };
-std::string* TrainDetectTest::path_ = nullptr;
-TrainReport* TrainDetectTest::report_ = nullptr;
+using TrainDetectTest = TinyModelSuite<Objective::kReconstruct>;
 
 TEST_F(TrainDetectTest, TrainingLearnsAndHoldsOutTheTail) {
   ASSERT_FALSE(report_->val_loss.empty());
@@ -392,24 +395,7 @@ TEST_F(TrainDetectTest, RefusesAnUnknownObjective) {
 
 // The same tiny set-up trained with objective forecast: predicts each window's newest step
 // from the h - 1 = 2 before it.
-class ForecastTrainDetectTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    path_ = new std::string(std::string(MSCRED_BINARY_DIR) + "/train_detect_forecast.ckpt");
-    auto o = tiny_options(*path_);
-    o.objective = Objective::kForecast;
-    report_ = new TrainReport(train(names(), sinusoids(600, 0, false), o));
-  }
-  static void TearDownTestSuite() {
-    std::remove(path_->c_str());
-    delete report_;
-    delete path_;
-  }
-  static std::string* path_;
-  static TrainReport* report_;
-};
-std::string* ForecastTrainDetectTest::path_ = nullptr;
-TrainReport* ForecastTrainDetectTest::report_ = nullptr;
+using ForecastTrainDetectTest = TinyModelSuite<Objective::kForecast>;
 
 TEST_F(ForecastTrainDetectTest, TrainingLearns) {
   ASSERT_FALSE(report_->val_loss.empty());

@@ -23,6 +23,7 @@
 //   mkldnn <0|1>                     every conv through oneDNN (1) or ATen's choice (0)
 //   profile <batch> <reps> <path>    streaming calls under the autograd profiler (chrome
 //                                    trace JSON at <path>)
+//   profile_train <batch> <reps> <path>  Adam steps as in `train`, under the profiler
 //   quit
 // Answers: {"times": [...seconds per call...], ...}. Threads: torch::set_num_threads from
 // argv[1] (also what OPENBLAS_NUM_THREADS should be set to by the caller).
@@ -127,6 +128,29 @@ int main(int argc, char** argv) {
             s.engine->reconstruct(w.data_ptr<float>(), static_cast<std::size_t>(batch), ids.data());
           }
         }
+        std::cout << "{\"profiled\": " << reps << "}" << std::endl;
+        continue;
+      }
+      if (cmd == "profile_train") {
+        std::int64_t batch = 1;
+        int reps = 1;
+        std::string path;
+        in >> batch >> reps >> path;
+        s.net->train();
+        torch::optim::Adam opt(s.net->parameters(), torch::optim::AdamOptions(2e-4));
+        auto x = s.x.narrow(0, 0, batch);
+        auto target = x.select(1, 4);
+        {
+          torch::autograd::profiler::RecordProfile guard(path);
+          for (int r = 0; r < reps; ++r) {
+            auto loss = torch::mse_loss(s.net->forward(x), target);
+            opt.zero_grad();
+            loss.backward();
+            opt.step();
+          }
+        }
+        s.net->eval();
+        s.engine->clear();
         std::cout << "{\"profiled\": " << reps << "}" << std::endl;
         continue;
       }

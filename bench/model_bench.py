@@ -115,9 +115,11 @@ def main():
     ours = Ours(args.exe, args.threads)
     info["ours"] = ours.hello
     info["sgemm_gflops_start"] = sgemm_gflops(3 if q else 5)
-    print("# threads %d  OPENBLAS_NUM_THREADS=%s  baseline blas %s  ours %s (torch threads %d, mkldnn %s)"
+    print("# threads %d  OPENBLAS_NUM_THREADS=%s  baseline blas %s  ours %s (torch threads %d, mkldnn "
+          "available %s, ours on oneDNN convolutions %s: the daemon's worker.onednn auto)"
           % (args.threads, info["OPENBLAS_NUM_THREADS"], info["baseline_blas"], ours.hello["blas"],
-             ours.hello["torch_threads"], ours.hello["mkldnn"]), flush=True)
+             ours.hello["torch_threads"], ours.hello["mkldnn"], ours.hello.get("onednn_default")),
+          flush=True)
     print("# SGEMM 2048x2048 peak (torch.mm, %d threads): %.1f GFLOP/s" % (args.threads, info["sgemm_gflops_start"]),
           flush=True)
 

@@ -20,7 +20,9 @@
 //                                    last ended (wrapping at the end of the stream: that
 //                                    call's first window is then a miss)
 //   out <path>                       writes the last stream call's output there
-//   mkldnn <0|1>                     every conv through oneDNN (1) or ATen's choice (0)
+//   mkldnn <0|1>                     every conv through oneDNN (1) or ATen's choice (0); the
+//                                    default is the daemon's (worker.onednn auto: oneDNN
+//                                    from 2 threads)
 //   profile <batch> <reps> <path>    streaming calls under the autograd profiler (chrome
 //                                    trace JSON at <path>)
 //   profile_train <batch> <reps> <path>  Adam steps as in `train`, under the profiler
@@ -38,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "mscred/model/train.h"
 #include "mscred_net.h"
 #include "stream_engine.h"
 
@@ -91,7 +94,7 @@ struct State {
   std::int64_t next_step = 0;  // stream position (window start) of the next stream call
   std::int64_t next_eval = 0;  // window start of the next eval call's first window
   std::int64_t last_start = 0;
-  bool mkldnn = false;
+  bool mkldnn = false;  // set in main() by the daemon's default policy (OneDnn::kAuto)
 };
 
 }  // namespace
@@ -99,10 +102,13 @@ struct State {
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   torch::set_num_threads(threads);
+  State s;
+  // What the daemon, `mscred train` and `mscred eval` do by default (worker.onednn auto).
+  s.mkldnn = mscred::model::onednn_in_effect(mscred::model::OneDnn::kAuto, threads);
   std::cout << "{\"ready\": true, \"torch_threads\": " << torch::get_num_threads()
             << ", \"blas\": \"" << loaded_blas()
-            << "\", \"mkldnn\": " << (torch::hasMKLDNN() ? "true" : "false") << "}" << std::endl;
-  State s;
+            << "\", \"mkldnn\": " << (torch::hasMKLDNN() ? "true" : "false")
+            << ", \"onednn_default\": " << (s.mkldnn ? "true" : "false") << "}" << std::endl;
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream in(line);

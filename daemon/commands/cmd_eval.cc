@@ -43,6 +43,7 @@ struct EvalCli {
   std::string time_column = "auto";
   std::string device = "auto";
   int threads = 1;
+  std::string onednn = "auto";
   std::size_t batch = 32;
   std::size_t max_rows = 0;
   bool plain = false;  //!< Detector::score (every window in full) instead of score_stream
@@ -105,7 +106,16 @@ int run_eval(const EvalCli& o) {
   std::size_t rows = table.rows();
   if (o.max_rows > 0) rows = std::min(rows, o.max_rows);
 
-  auto det = mscred::model::Detector::load(o.model, {o.device, o.threads}, table.sensor_names);
+  mscred::model::OneDnn onednn;
+  try {
+    onednn = mscred::model::parse_onednn(o.onednn);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("--onednn: ") + e.what());
+  }
+  auto det =
+      mscred::model::Detector::load(o.model, {o.device, o.threads, onednn}, table.sensor_names);
+  std::fprintf(stderr, "mscred eval: device %s, convolutions %s\n", det->device().c_str(),
+               det->onednn() ? "oneDNN" : "ATen's choice");
   const auto& info = det->info();
   const auto n = info.sensors.size();
   const auto scales = info.signature.scales.size();
@@ -298,6 +308,9 @@ std::function<int()> setup_eval(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--device", o->device, "cpu, cuda:N or auto")->capture_default_str();
   sub.add_option("--threads", o->threads, "LibTorch intra-op threads")->capture_default_str();
+  sub.add_option("--onednn", o->onednn,
+                 "CPU convolutions through oneDNN: auto (when --threads >= 2), on or off")
+      ->capture_default_str();
   sub.add_option("--batch", o->batch, "Windows per inference batch")->capture_default_str();
   sub.add_option("--detect-scale", o->detect_scale,
                  "Score deciding detection instead of the checkpoint's: a scale index, -1 = "

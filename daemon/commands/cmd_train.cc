@@ -30,6 +30,7 @@ struct TrainCli {
   std::string missing = "hold_last";
   std::string objective = "forecast";
   std::string batch_order = "shuffled";
+  std::string onednn = "auto";
   std::size_t max_rows = 0;
 };
 
@@ -41,7 +42,7 @@ void apply_yaml(const std::string& path, TrainCli& o, const CLI::App& sub) {
       "data",     "out",         "model-id", "normaliser",   "scales",     "step",  "history",
       "missing",  "kernel",      "chi",      "val-fraction", "lr",         "batch", "epochs",
       "patience", "seed",        "threads",  "max-seconds",  "theta",      "beta",  "detect-scale",
-      "top-k",    "time-column", "max-rows", "objective",    "batch-order"};
+      "top-k",    "time-column", "max-rows", "objective",    "batch-order", "onednn"};
   for (const auto& kv : root) {
     const auto key = kv.first.as<std::string>();
     const auto line = std::to_string(kv.first.Mark().line + 1);
@@ -59,6 +60,7 @@ void apply_yaml(const std::string& path, TrainCli& o, const CLI::App& sub) {
       if (key == "history") t.signature.history = v.as<int>();
       if (key == "missing") o.missing = v.as<std::string>();
       if (key == "batch-order") o.batch_order = v.as<std::string>();
+      if (key == "onednn") o.onednn = v.as<std::string>();
       if (key == "kernel") t.lstm_kernel = v.as<std::int64_t>();
       if (key == "chi") t.chi = v.as<double>();
       if (key == "val-fraction") t.validation_fraction = v.as<double>();
@@ -112,6 +114,11 @@ int run_train(TrainCli& o, const CLI::App& sub) {
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(std::string("--batch-order: ") + e.what());
   }
+  try {
+    o.train.onednn = mscred::model::parse_onednn(o.onednn);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("--onednn: ") + e.what());
+  }
   if (o.missing == "hold_last") {
     o.train.signature.missing = mscred::pipeline::MissingPolicy::kHoldLast;
   } else if (o.missing == "invalid_step") {
@@ -159,7 +166,8 @@ int run_train(TrainCli& o, const CLI::App& sub) {
   if (!r.val_loss.empty()) {
     std::printf("  best validation loss %.6g\n", r.val_loss[std::size_t(r.best_epoch - 1)]);
   }
-  std::printf("  training %.2f windows/s over %.1f s\n", r.train_windows_per_s, r.seconds);
+  std::printf("  training %.2f windows/s over %.1f s (convolutions: %s)\n", r.train_windows_per_s,
+              r.seconds, r.onednn ? "oneDNN" : "ATen's choice");
   std::printf("  thresholds (beta %.3g):", r.info.score.beta);
   for (std::size_t s = 0; s < r.info.thresholds.tau.size(); ++s) {
     std::printf(" scale %d: %.1f", r.info.signature.scales[s], r.info.thresholds.tau[s]);
@@ -224,6 +232,9 @@ std::function<int()> setup_train(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--seed", t.seed, "Random seed")->capture_default_str();
   sub.add_option("--threads", t.threads, "LibTorch intra-op threads")->capture_default_str();
+  sub.add_option("--onednn", o->onednn,
+                 "CPU convolutions through oneDNN: auto (when --threads >= 2), on or off")
+      ->capture_default_str();
   sub.add_option("--max-seconds", t.max_seconds,
                  "Training time budget: no epoch starts that would end past it (0 = none)")
       ->capture_default_str();

@@ -407,10 +407,14 @@ void read_worker(const Reader& r, const YAML::Node& root, Config& c) {
   if (!n) return;
   const std::string p = "worker";
   r.check_keys(n, p,
-               {"device", "threads", "max_batch", "max_wait_ms", "queue_capacity", "capacity_check",
-                "capacity_headroom"});
+               {"device", "threads", "onednn", "max_batch", "max_wait_ms", "queue_capacity",
+                "capacity_check", "capacity_headroom"});
   r.get(n, p, "device", c.worker.device);
   r.get(n, p, "threads", c.worker.threads);
+  r.get(n, p, "onednn", c.worker.onednn);
+  require(r, c.worker.onednn == "auto" || c.worker.onednn == "on" || c.worker.onednn == "off",
+          n["onednn"], p + ".onednn",
+          "must be auto, on or off (got '" + c.worker.onednn + "')");
   r.get(n, p, "max_batch", c.worker.max_batch);
   r.get(n, p, "max_wait_ms", c.worker.max_wait_ms);
   r.get(n, p, "queue_capacity", c.worker.queue_capacity);

@@ -105,7 +105,8 @@ std::unique_ptr<StepScorer> load_scorer(const ModelConfig& model, const Config& 
   }
 #ifdef MSCRED_HAVE_MODEL
   auto detector = model::Detector::load(
-      model.path, model::DeviceOptions{config.worker.device, config.worker.threads});
+      model.path, model::DeviceOptions{config.worker.device, config.worker.threads,
+                                       model::parse_onednn(config.worker.onednn)});
   auto scorer = std::make_unique<DetectorScorer>(std::move(detector), model.stream_cache,
                                                  model.stream_cache_mb);
   // The checkpoint's signature and scoring settings win: they are what the model was
@@ -120,9 +121,11 @@ std::unique_ptr<StepScorer> load_scorer(const ModelConfig& model, const Config& 
   }
   const auto& net = scorer->detector().info().net;
   connectors::logger("worker")->info(
-      "model '{}' ({}): objective {} (the network reads {} of the {} steps of a window)",
+      "model '{}' ({}): objective {} (the network reads {} of the {} steps of a window), "
+      "device {}, convolutions {} (worker.onednn {})",
       model.name, model.path, model::to_string(net.objective), model::input_steps(net),
-      net.history);
+      net.history, scorer->detector().device(),
+      scorer->detector().onednn() ? "oneDNN" : "ATen's choice", config.worker.onednn);
   if (scorer->stream_cache()) {
     connectors::logger("worker")->info(
         "model '{}': stream cache for up to {} entities ({:.1f} MiB each, stream_cache_mb {})",

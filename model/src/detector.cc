@@ -88,6 +88,8 @@ std::unique_ptr<Detector> Detector::load(const std::string& path, const DeviceOp
   import_parameters(impl->net, contents.tensors, path);
   impl->net->to(impl->device);
   impl->net->eval();
+  impl->net->set_mkldnn(impl->device.is_cpu() &&
+                        onednn_in_effect(device.onednn, torch::get_num_threads()));
   // Default bound: 256 streams or 1 GiB of cache, whichever is smaller.
   impl->stream = std::make_unique<StreamEngine>(impl->net, impl->device, 256);
   const std::size_t per_stream = std::max<std::size_t>(1, impl->stream->bytes_per_stream());
@@ -102,6 +104,10 @@ const ModelInfo& Detector::info() const {
 
 std::string Detector::device() const {
   return impl_->device.str();
+}
+
+bool Detector::onednn() const {
+  return impl_->net->mkldnn();
 }
 
 std::size_t Detector::window_size() const {

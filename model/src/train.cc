@@ -52,6 +52,22 @@ BatchOrder parse_batch_order(const std::string& name) {
   throw std::invalid_argument("batch order '" + name + "': expected shuffled or contiguous");
 }
 
+OneDnn parse_onednn(const std::string& name) {
+  if (name == "auto") return OneDnn::kAuto;
+  if (name == "on") return OneDnn::kOn;
+  if (name == "off") return OneDnn::kOff;
+  throw std::invalid_argument("onednn '" + name + "': expected auto, on or off");
+}
+
+const char* to_string(OneDnn mode) {
+  return mode == OneDnn::kOn ? "on" : mode == OneDnn::kOff ? "off" : "auto";
+}
+
+bool onednn_in_effect(OneDnn mode, int intra_op_threads) {
+  if (mode == OneDnn::kAuto) return intra_op_threads >= 2;
+  return mode == OneDnn::kOn;
+}
+
 const char* to_string(BatchOrder order) {
   return order == BatchOrder::kContiguous ? "contiguous" : "shuffled";
 }
@@ -148,6 +164,8 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(o.seed);
   MscredNet net(info.net);
+  net->set_mkldnn(onednn_in_effect(o.onednn, torch::get_num_threads()));
+  report.onednn = net->mkldnn();
   FitOptions fo;
   fo.learning_rate = o.learning_rate;
   fo.batch_size = o.batch_size;

@@ -56,6 +56,7 @@ TEST(ConfigTest, EmbeddedDefaultIsTheReadmeDemo) {
 TEST(ConfigTest, DefaultsApplyToOmittedSections) {
   Config c = parse_config(kMinimal, "test.yaml");
   EXPECT_EQ(c.worker.device, "auto");
+  EXPECT_EQ(c.worker.onednn, "auto");
   EXPECT_EQ(c.worker.max_batch, 64u);
   EXPECT_EQ(c.sources[0].name, "tcp");
   EXPECT_EQ(c.entities.unknown, EntitiesConfig::Unknown::kReject);
@@ -108,6 +109,7 @@ TEST(ConfigTest, ImpossibleValues) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "worker:\n  max_batch: 0\n").key(),
             "worker.max_batch");
   EXPECT_EQ(error_of(std::string(kMinimal) + "worker:\n  device: gpu0\n").key(), "worker.device");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "worker:\n  onednn: yes\n").key(), "worker.onednn");
   EXPECT_EQ(error_of(std::string(kMinimal) + "pipeline:\n  scales: [30, 10]\n").key(),
             "pipeline.scales[1]");
   EXPECT_EQ(error_of(std::string(kMinimal) + "shutdown:\n  drain_deadline_s: -1\n").key(),

@@ -269,6 +269,46 @@ TEST_F(TrainDetectTest, TwoLoadsGiveIdenticalOutputsAndBatchEqualsSingle) {
   }
 }
 
+TEST(OneDnnPolicyTest, AutoMeansOneDnnFromTwoThreads) {
+  EXPECT_FALSE(onednn_in_effect(OneDnn::kAuto, 1));
+  EXPECT_TRUE(onednn_in_effect(OneDnn::kAuto, 2));
+  EXPECT_TRUE(onednn_in_effect(OneDnn::kAuto, 16));
+  EXPECT_TRUE(onednn_in_effect(OneDnn::kOn, 1));
+  EXPECT_FALSE(onednn_in_effect(OneDnn::kOff, 2));
+  EXPECT_EQ(parse_onednn("on"), OneDnn::kOn);
+  EXPECT_EQ(parse_onednn("off"), OneDnn::kOff);
+  EXPECT_EQ(parse_onednn("auto"), OneDnn::kAuto);
+  try {
+    parse_onednn("yes");
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'yes'"), std::string::npos) << e.what();
+  }
+}
+
+// The oneDNN kernels compute the same model: a detector loaded with onednn on gives the
+// outputs of one loaded with it off, within float tolerance, plain and streaming.
+TEST_F(TrainDetectTest, OneDnnConvolutionsGiveTheSameOutputs) {
+  auto off = Detector::load(*path_, DeviceOptions{"cpu", 1, OneDnn::kOff});
+  auto on = Detector::load(*path_, DeviceOptions{"cpu", 1, OneDnn::kOn});
+  EXPECT_FALSE(off->onednn());
+  EXPECT_TRUE(on->onednn());
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(0.f, 0.5f);
+  std::vector<float> w(3 * off->window_size());
+  for (auto& x : w)
+    x = u(rng);
+  std::vector<float> a(3 * off->matrix_size()), b(a.size());
+  off->reconstruct(w.data(), 3, a.data());
+  on->reconstruct(w.data(), 3, b.data());
+  for (std::size_t i = 0; i < a.size(); ++i)
+    ASSERT_NEAR(a[i], b[i], 1e-5) << i;
+  off->reconstruct(w.data(), 1, a.data());
+  on->reconstruct(w.data(), 1, b.data());
+  for (std::size_t i = 0; i < off->matrix_size(); ++i)
+    ASSERT_NEAR(a[i], b[i], 1e-5) << i;
+}
+
 TEST_F(TrainDetectTest, CheckpointKeepsEverythingTheDaemonNeeds) {
   auto det = Detector::load(*path_, DeviceOptions{"cpu", 1});
   const auto& info = det->info();

@@ -123,6 +123,7 @@ struct ScoringConfig {
 struct WorkerConfig {
   std::string device = "auto";    // cpu | cuda:N | auto
   int threads = 0;                // intra-op threads, 0 = library default
+  std::string onednn = "auto";    // auto | on | off: oneDNN CPU convolutions (auto: >= 2 threads)
   size_t max_batch = 64;          // steps per inference batch
   int max_wait_ms = 5;            // longest a ready step waits for a batch to fill
   size_t queue_capacity = 65536;  // records between the sources and the worker

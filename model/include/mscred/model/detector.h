@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mscred/model/model_info.h"
+#include "mscred/model/train.h"
 #include "mscred/pipeline/scoring.h"
 
 namespace mscred::model {
@@ -18,6 +19,7 @@ namespace mscred::model {
 struct DeviceOptions {
   std::string device = "auto";
   int threads = 0;
+  OneDnn onednn = OneDnn::kAuto;  //!< CPU convolution kernels (see OneDnn); CUDA ignores it
 };
 
 //! A loaded model. Owns the network, its device placement and the metadata from the
@@ -40,6 +42,8 @@ class Detector {
   const ModelInfo& info() const;
   //! Device actually used, e.g. "cpu" or "cuda:0".
   std::string device() const;
+  //! Whether the CPU convolutions run through oneDNN (DeviceOptions::onednn).
+  bool onednn() const;
   //! Floats in one window [h, scales, n, n] and in one reconstruction [scales, n, n].
   std::size_t window_size() const;
   std::size_t matrix_size() const;

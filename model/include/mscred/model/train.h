@@ -39,6 +39,19 @@ enum class BatchOrder { kShuffled, kContiguous };
 BatchOrder parse_batch_order(const std::string& name);
 const char* to_string(BatchOrder order);
 
+//! Which kernels run the convolutions on the CPU. kAuto: oneDNN for every convolution when
+//! LibTorch has >= 2 intra-op threads, ATen's own choice (im2col + the system BLAS for
+//! small batches) at 1 thread; measured in README "Performance" (session 4): at 2 threads
+//! ATen's batch-1 path waits on OpenBLAS's threads and oneDNN streams 1.3-1.5x faster, at 1
+//! thread ATen's is 5-10 % faster. kOn / kOff force one of them. Results agree within float
+//! tolerance (tested).
+enum class OneDnn { kAuto, kOn, kOff };
+//! "auto" / "on" / "off"; throws std::invalid_argument naming the value otherwise.
+OneDnn parse_onednn(const std::string& name);
+const char* to_string(OneDnn mode);
+//! Whether `mode` means oneDNN convolutions at `intra_op_threads` LibTorch threads.
+bool onednn_in_effect(OneDnn mode, int intra_op_threads);
+
 struct TrainOptions {
   std::string model_id = "mscred";
   std::string output_path;            //!< checkpoint to write
@@ -58,6 +71,7 @@ struct TrainOptions {
   int patience = 5;
   std::uint64_t seed = 0;
   int threads = 1;           //!< LibTorch intra-op threads
+  OneDnn onednn = OneDnn::kAuto;
   double max_seconds = 0.0;  //!< training wall-clock budget (0 = none), see FitOptions
   std::function<void(const FitProgress&)> progress;
 };
@@ -74,6 +88,7 @@ struct TrainReport {
   bool stopped_by_time = false;
   double train_windows_per_s = 0.0;
   double seconds = 0.0;
+  bool onednn = false;  //!< whether the convolutions ran through oneDNN
   double validation_max_score = 0.0;  //!< max total score over validation windows
 };
 

@@ -310,6 +310,7 @@ std::function<int()> setup_eval(CLI::App& sub) {
   sub.add_option("--threads", o->threads, "LibTorch intra-op threads")->capture_default_str();
   sub.add_option("--onednn", o->onednn,
                  "CPU convolutions through oneDNN: auto (when --threads >= 2), on or off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
   sub.add_option("--batch", o->batch, "Windows per inference batch")->capture_default_str();
   sub.add_option("--detect-scale", o->detect_scale,

@@ -234,6 +234,7 @@ std::function<int()> setup_train(CLI::App& sub) {
   sub.add_option("--threads", t.threads, "LibTorch intra-op threads")->capture_default_str();
   sub.add_option("--onednn", o->onednn,
                  "CPU convolutions through oneDNN: auto (when --threads >= 2), on or off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
   sub.add_option("--max-seconds", t.max_seconds,
                  "Training time budget: no epoch starts that would end past it (0 = none)")

@@ -213,6 +213,8 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
                             {"learning_rate", o.learning_rate},
                             {"batch_size", o.batch_size},
                             {"batch_order", to_string(o.batch_order)},
+                            {"threads", torch::get_num_threads()},
+                            {"onednn", report.onednn},
                             {"seed", o.seed},
                             {"validation_fraction", o.validation_fraction}};
   info.training_summary_json = summary.dump();

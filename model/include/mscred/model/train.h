@@ -40,11 +40,15 @@ BatchOrder parse_batch_order(const std::string& name);
 const char* to_string(BatchOrder order);
 
 //! Which kernels run the convolutions on the CPU. kAuto: oneDNN for every convolution when
-//! LibTorch has >= 2 intra-op threads, ATen's own choice (im2col + the system BLAS for
-//! small batches) at 1 thread; measured in README "Performance" (session 4): at 2 threads
-//! ATen's batch-1 path waits on OpenBLAS's threads and oneDNN streams 1.3-1.5x faster, at 1
-//! thread ATen's is 5-10 % faster. kOn / kOff force one of them. Results agree within float
-//! tolerance (tested).
+//! LibTorch has >= 2 intra-op threads (the resolved count: the cores when threads = 0),
+//! ATen's own choice (im2col + the system BLAS for batch-1 convolutions, oneDNN for most
+//! batched ones) at 1 thread. Measured with bench/model_perf, n = 30, kernel 3 (README
+//! "Performance", session 4): at 2 threads ATen's batch-1 path waits on OpenBLAS's threads
+//! and streaming batch 1 took 28.6-31.6 ms a call against 21.7-22.2 with oneDNN; training at
+//! batch 1 160 against 226 ms (medians); at batch 32 the two were within this machine's
+//! noise (training 1.57-1.82 s against 1.63-1.88 s). At 1 thread ATen's choice was faster
+//! (streaming batch 1: 24-26 against 27-28 ms). kOn / kOff force one of them. Results agree
+//! within float tolerance (tested).
 enum class OneDnn { kAuto, kOn, kOff };
 //! "auto" / "on" / "off"; throws std::invalid_argument naming the value otherwise.
 OneDnn parse_onednn(const std::string& name);

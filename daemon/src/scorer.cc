@@ -123,9 +123,9 @@ std::unique_ptr<StepScorer> load_scorer(const ModelConfig& model, const Config& 
   connectors::logger("worker")->info(
       "model '{}' ({}): objective {} (the network reads {} of the {} steps of a window), "
       "device {}, convolutions {} (worker.onednn {})",
-      model.name, model.path, model::to_string(net.objective), model::input_steps(net),
-      net.history, scorer->detector().device(),
-      scorer->detector().onednn() ? "oneDNN" : "ATen's choice", config.worker.onednn);
+      model.name, model.path, model::to_string(net.objective), model::input_steps(net), net.history,
+      scorer->detector().device(), scorer->detector().onednn() ? "oneDNN" : "ATen's choice",
+      config.worker.onednn);
   if (scorer->stream_cache()) {
     connectors::logger("worker")->info(
         "model '{}': stream cache for up to {} entities ({:.1f} MiB each, stream_cache_mb {})",

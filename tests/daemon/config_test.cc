@@ -111,8 +111,9 @@ TEST(ConfigTest, ImpossibleValues) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "worker:\n  device: gpu0\n").key(), "worker.device");
   EXPECT_EQ(error_of(std::string(kMinimal) + "worker:\n  onednn: yes\n").key(), "worker.onednn");
   // YAML 1.1 would read on/off as booleans; yaml-cpp's as<std::string>() keeps the text.
-  EXPECT_EQ(parse_config(std::string(kMinimal) + "worker:\n  onednn: off\n", "t.yaml").worker.onednn,
-            "off");
+  EXPECT_EQ(
+      parse_config(std::string(kMinimal) + "worker:\n  onednn: off\n", "t.yaml").worker.onednn,
+      "off");
   EXPECT_EQ(parse_config(std::string(kMinimal) + "worker:\n  onednn: on\n", "t.yaml").worker.onednn,
             "on");
   EXPECT_EQ(error_of(std::string(kMinimal) + "pipeline:\n  scales: [30, 10]\n").key(),

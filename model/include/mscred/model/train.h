@@ -74,7 +74,7 @@ struct TrainOptions {
   int epochs = 20;
   int patience = 5;
   std::uint64_t seed = 0;
-  int threads = 1;           //!< LibTorch intra-op threads
+  int threads = 1;  //!< LibTorch intra-op threads
   OneDnn onednn = OneDnn::kAuto;
   double max_seconds = 0.0;  //!< training wall-clock budget (0 = none), see FitOptions
   std::function<void(const FitProgress&)> progress;
@@ -92,7 +92,7 @@ struct TrainReport {
   bool stopped_by_time = false;
   double train_windows_per_s = 0.0;
   double seconds = 0.0;
-  bool onednn = false;  //!< whether the convolutions ran through oneDNN
+  bool onednn = false;                //!< whether the convolutions ran through oneDNN
   double validation_max_score = 0.0;  //!< max total score over validation windows
 };
 

@@ -39,9 +39,9 @@ void apply_yaml(const std::string& path, TrainCli& o, const CLI::App& sub) {
   const YAML::Node root = YAML::LoadFile(path);
   if (!root.IsMap()) throw std::runtime_error(path + ": expected a mapping of train options");
   static const std::set<std::string> kKeys = {
-      "data",     "out",         "model-id", "normaliser",   "scales",     "step",  "history",
-      "missing",  "kernel",      "chi",      "val-fraction", "lr",         "batch", "epochs",
-      "patience", "seed",        "threads",  "max-seconds",  "theta",      "beta",  "detect-scale",
+      "data",     "out",         "model-id", "normaliser",   "scales",      "step",  "history",
+      "missing",  "kernel",      "chi",      "val-fraction", "lr",          "batch", "epochs",
+      "patience", "seed",        "threads",  "max-seconds",  "theta",       "beta",  "detect-scale",
       "top-k",    "time-column", "max-rows", "objective",    "batch-order", "onednn"};
   for (const auto& kv : root) {
     const auto key = kv.first.as<std::string>();

@@ -413,8 +413,7 @@ void read_worker(const Reader& r, const YAML::Node& root, Config& c) {
   r.get(n, p, "threads", c.worker.threads);
   r.get(n, p, "onednn", c.worker.onednn);
   require(r, c.worker.onednn == "auto" || c.worker.onednn == "on" || c.worker.onednn == "off",
-          n["onednn"], p + ".onednn",
-          "must be auto, on or off (got '" + c.worker.onednn + "')");
+          n["onednn"], p + ".onednn", "must be auto, on or off (got '" + c.worker.onednn + "')");
   r.get(n, p, "max_batch", c.worker.max_batch);
   r.get(n, p, "max_wait_ms", c.worker.max_wait_ms);
   r.get(n, p, "queue_capacity", c.worker.queue_capacity);

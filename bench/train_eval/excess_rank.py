@@ -27,18 +27,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from residual_maps import mscred_ref, read_checkpoint, read_data  # noqa: E402
-
-
-def signatures(x, scales, step):
-    wmax = max(scales)
-    rows = list(range(wmax - 1, len(x), step))
-    sig = np.empty((len(rows), len(scales), x.shape[1], x.shape[1]), dtype=np.float32)
-    for k, r in enumerate(rows):
-        for s, w in enumerate(scales):
-            seg = x[r - w + 1:r + 1]
-            sig[k, s] = seg.T @ seg / w
-    return np.array(rows), sig
+from residual_maps import mscred_ref, read_checkpoint, read_data, signatures  # noqa: E402
 
 
 def residuals(model, sig, hist, forecast, first=None):

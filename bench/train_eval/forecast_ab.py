@@ -33,16 +33,6 @@ import event_rule  # noqa: E402
 SCALES, STEP, H, THETA, BETA = (10, 30, 60), 10, 5, 0.005, 1.5
 
 
-def signatures(x):
-    rows = list(range(max(SCALES) - 1, len(x), STEP))
-    sig = np.empty((len(rows), len(SCALES), x.shape[1], x.shape[1]), dtype=np.float32)
-    for k, r in enumerate(rows):
-        for s, w in enumerate(SCALES):
-            seg = x[r - w + 1:r + 1]
-            sig[k, s] = seg.T @ seg / w
-    return np.array(rows), sig
-
-
 def events(rows, det, segs):
     return event_rule.events(rows, det, segs, max(SCALES))
 
@@ -72,7 +62,7 @@ def main(argv):
     xtr, xte = (train - lo) / (hi - lo), (test - lo) / (hi - lo)
     split = int(0.8 * len(train))
     reach = (H - 1) * STEP + max(SCALES) - 1
-    rtr, str_ = signatures(xtr)
+    rtr, str_ = residual_maps.signatures(xtr, SCALES, STEP)
     win_rows = rtr[H - 1:]
     idx = np.arange(H - 1, len(rtr))
     train_idx = idx[win_rows < split]
@@ -122,7 +112,7 @@ def main(argv):
         return np.concatenate(out)
 
     tau = BETA * counts(str_, val_idx).max(axis=0)
-    rte, ste = signatures(xte)
+    rte, ste = residual_maps.signatures(xte, SCALES, STEP)
     test_idx = np.arange(H - 1, len(rte))
     ct = counts(ste, test_idx)
     rows = rte[H - 1:]

@@ -74,6 +74,19 @@ def read_data(path, max_rows):
     return x[:max_rows] if max_rows else x
 
 
+def signatures(x, scales, step):
+    """Signature matrices of normalised samples x [rows, n]: steps every `step` rows once
+    max(scales) rows are in. Returns (newest row of each step, sig [steps, scales, n, n])."""
+    wmax = max(scales)
+    rows = list(range(wmax - 1, len(x), step))
+    sig = np.empty((len(rows), len(scales), x.shape[1], x.shape[1]), dtype=np.float32)
+    for k, r in enumerate(rows):
+        for s, w in enumerate(scales):
+            seg = x[r - w + 1:r + 1]
+            sig[k, s] = seg.T @ seg / w
+    return np.array(rows), sig
+
+
 def main(argv):
     max_rows = 0
     synth_dir = None
@@ -113,12 +126,8 @@ def main(argv):
     theta = meta["score"]["theta"]
     n = x.shape[1]
     wmax = max(scales)
-    rows = list(range(wmax - 1, len(x), step))
-    sig = np.empty((len(rows), len(scales), n, n), dtype=np.float32)
-    for k, r in enumerate(rows):
-        for s, w in enumerate(scales):
-            seg = x[r - w + 1:r + 1]
-            sig[k, s] = seg.T @ seg / w
+    rows, sig = signatures(x, scales, step)
+    rows = rows.tolist()
     reference = mscred_ref.MSCREDRef(in_ch=len(scales), k_lstm=meta["net"]["lstm_kernel"])
     reference.load_state_dict(tensors)
     reference.eval()

@@ -21,7 +21,9 @@ CapacityMeasurement measure_capacity(StepScorer& scorer, size_t batch, int reps)
   if (batch == 0 || reps < 1) throw std::invalid_argument("measure_capacity: batch and reps >= 1");
   const size_t floats = scorer.info().window_floats;
   const auto history = static_cast<size_t>(std::max(scorer.info().history, 1));
-  const bool streaming = scorer.stream_cache() && history >= 2 && floats % history == 0;
+  // stream_cache() implies history >= 2: DetectorScorer keeps the cache only when the network
+  // reads >= 2 steps, and those are at most the checkpoint's (validated) history.
+  const bool streaming = scorer.stream_cache() && floats % history == 0;
   // Deterministic, not constant (a constant input could take a shortcut in some kernel).
   auto pattern = [](size_t i) { return static_cast<float>((i * 2654435761u) % 1000u) / 1000.0f; };
 

@@ -4,11 +4,9 @@
 # of `--plain` (every window computed in full), on a tiny model trained with
 # --batch-order contiguous (which also exercises shared-step training end to end).
 set -euo pipefail
-mscred=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-"$mscred" synth --seed 2 --series 6 --length 1600 --train-end 600 --valid-end 800 \
-  --anomalies 2 --out "$dir/data" >/dev/null
+# shellcheck source-path=SCRIPTDIR source=script_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/script_common.sh"
+synth_data --seed 2 --series 6 --length 1600 --train-end 600 --valid-end 800 --anomalies 2
 export OPENBLAS_NUM_THREADS=1
 "$mscred" train --data "$dir/data/train.csv" --out "$dir/m.ckpt" --epochs 1 --batch 8 \
   --batch-order contiguous --threads 1 >"$dir/train.txt" 2>&1

@@ -15,6 +15,7 @@
 #include "mscred/daemon/daemon.h"
 #include "mscred/model/train.h"
 #include "test_util.h"
+#include "tiny_model_util.h"
 
 namespace mscred::daemon {
 namespace {
@@ -48,38 +49,17 @@ TEST(ModelIntegrationTest, TinyCheckpointAlertsOnShockedSensors) {
       rows.push_back(value(t, i, train_rng, false));
   }
   const std::string ckpt = ::testing::TempDir() + "mscredd_tiny.ckpt";
-  model::TrainOptions o;
-  o.model_id = "tiny";
-  o.output_path = ckpt;
-  o.signature.scales = {5, 10};
-  o.signature.step = 5;
-  o.signature.history = 3;
-  o.validation_fraction = 0.25;
-  o.learning_rate = 2e-3;
-  o.batch_size = 16;
+  model::TrainOptions o = testing::tiny_train_options("tiny", ckpt, 5);
   o.epochs = 10;
   o.patience = 5;
   o.seed = 1;
   o.score.theta = 0.05;  // a tiny model reconstructs coarsely; count only clear misses
-  o.threads = 1;
   model::train(sensors, rows, o);
 
   std::FILE* log_file = std::tmpfile();
   ASSERT_NE(log_file, nullptr);
   connectors::LogSink log_sink(log_file);
-  Daemon daemon(parse_config(R"(
-sources: [{type: tcp, listen: "127.0.0.1:0"}]
-models: [{name: tiny, path: ")" + ckpt +
-                                 R"("}]
-entities: {unknown: default, default_model: tiny}
-pipeline: {scales: [5, 10], step: 5, history: 3}
-worker: {device: cpu, threads: 1, max_batch: 8, max_wait_ms: 2}
-sinks: {log: {enabled: false}}
-metrics: {enabled: false}
-health: {enabled: false}
-logging: {level: warn}
-)",
-                             "model-test.yaml"),
+  Daemon daemon(parse_config(testing::tiny_daemon_yaml("tiny", ckpt, 5), "model-test.yaml"),
                 {&log_sink});
   daemon.start();
 

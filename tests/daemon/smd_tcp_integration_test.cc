@@ -16,6 +16,7 @@
 #include "mscred/daemon/daemon.h"
 #include "mscred/model/train.h"
 #include "test_util.h"
+#include "tiny_model_util.h"
 
 namespace mscred::daemon {
 namespace {
@@ -69,15 +70,7 @@ TEST(SmdTcpIntegrationTest, ShockInRealSliceAlertsNamingShockedSensorsAndBadLine
   for (int t = 0; t < kTrainRows; ++t)
     rows.insert(rows.end(), data[t].begin(), data[t].end());
   const std::string ckpt = ::testing::TempDir() + "mscredd_smd_tiny.ckpt";
-  model::TrainOptions o;
-  o.model_id = "smd-tiny";
-  o.output_path = ckpt;
-  o.signature.scales = {5, 10};
-  o.signature.step = 10;
-  o.signature.history = 3;
-  o.validation_fraction = 0.25;
-  o.learning_rate = 2e-3;
-  o.batch_size = 16;
+  model::TrainOptions o = testing::tiny_train_options("smd-tiny", ckpt, 10);
   // One epoch is what 2 cores allow at n = 38 (~20 s). Such a model reconstructs coarsely
   // (validation loss ~0.18; at theta 0.3 about 500 of the 1444 elements of a normal step
   // exceed it), so count only gross misses.
@@ -85,25 +78,12 @@ TEST(SmdTcpIntegrationTest, ShockInRealSliceAlertsNamingShockedSensorsAndBadLine
   o.patience = 1;
   o.seed = 0;
   o.score.theta = 2.0;
-  o.threads = 1;
   model::train(sensors, rows, o);
 
   std::FILE* log_file = std::tmpfile();
   ASSERT_NE(log_file, nullptr);
   connectors::LogSink log_sink(log_file);
-  Daemon daemon(parse_config(R"(
-sources: [{type: tcp, listen: "127.0.0.1:0"}]
-models: [{name: smd, path: ")" + ckpt +
-                                 R"("}]
-entities: {unknown: default, default_model: smd}
-pipeline: {scales: [5, 10], step: 10, history: 3}
-worker: {device: cpu, threads: 1, max_batch: 8, max_wait_ms: 2}
-sinks: {log: {enabled: false}}
-metrics: {enabled: false}
-health: {enabled: false}
-logging: {level: warn}
-)",
-                             "smd-test.yaml"),
+  Daemon daemon(parse_config(testing::tiny_daemon_yaml("smd", ckpt, 10), "smd-test.yaml"),
                 {&log_sink});
   daemon.start();
 

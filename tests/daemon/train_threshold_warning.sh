@@ -4,11 +4,9 @@
 # and 48 in total, tau = 1.5 * 16 = 24.0 and 72.0: no step can exceed them. The checkpoint is
 # still written and the command succeeds.
 set -euo pipefail
-mscred=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-"$mscred" synth --seed 1 --series 4 --length 1200 --train-end 400 --valid-end 500 \
-  --anomalies 0 --out "$dir/data" >/dev/null
+# shellcheck source-path=SCRIPTDIR source=script_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/script_common.sh"
+synth_data --seed 1 --series 4 --length 1200 --train-end 400 --valid-end 500 --anomalies 0
 OPENBLAS_NUM_THREADS=1 "$mscred" train --data "$dir/data/train.csv" --out "$dir/m.ckpt" \
   --epochs 1 --theta 0 --threads 1 >"$dir/out.txt" 2>"$dir/err.txt"
 test -s "$dir/m.ckpt"

@@ -29,7 +29,7 @@ struct TrainCli {
   std::string time_column = "auto";
   std::string missing = "hold_last";
   std::string objective = "forecast";
-  std::string batch_order = "shuffled";
+  std::string batch_order = "auto";
   std::string onednn = "auto";
   std::size_t max_rows = 0;
 };
@@ -158,6 +158,9 @@ int run_train(TrainCli& o, const CLI::App& sub) {
               mscred::model::to_string(r.info.net.objective),
               static_cast<long long>(mscred::model::input_steps(r.info.net)),
               static_cast<long long>(r.info.net.history));
+  std::printf(
+      "  batch order %s%s\n", mscred::model::to_string(r.batch_order),
+      o.train.batch_order == mscred::model::BatchOrder::kAuto ? " (--batch-order auto)" : "");
   std::printf("  windows: %zu training, %zu validation; epochs run %zu (best %d%s)\n",
               r.train_windows, r.validation_windows, r.train_loss.size(), r.best_epoch,
               r.stopped_early     ? ", stopped early"
@@ -224,8 +227,9 @@ std::function<int()> setup_train(CLI::App& sub) {
   sub.add_option("--lr", t.learning_rate, "Adam learning rate")->capture_default_str();
   sub.add_option("--batch", t.batch_size, "Mini-batch size")->capture_default_str();
   sub.add_option("--batch-order", o->batch_order,
-                 "shuffled (random windows per batch) or contiguous (consecutive windows per "
-                 "batch, batches shuffled; shared steps encoded once: faster)")
+                 "shuffled (random windows per batch), contiguous (consecutive windows per "
+                 "batch, batches shuffled; shared steps encoded once: faster) or auto "
+                 "(contiguous for --objective forecast, shuffled for reconstruct)")
       ->capture_default_str();
   sub.add_option("--epochs", t.epochs, "Maximum epochs")->capture_default_str();
   sub.add_option("--patience", t.patience, "Early stop after N epochs without improvement")

@@ -49,7 +49,13 @@ std::vector<float> residuals_of(MscredNet& net, const WindowSet& set, std::size_
 BatchOrder parse_batch_order(const std::string& name) {
   if (name == "shuffled") return BatchOrder::kShuffled;
   if (name == "contiguous") return BatchOrder::kContiguous;
-  throw std::invalid_argument("batch order '" + name + "': expected shuffled or contiguous");
+  if (name == "auto") return BatchOrder::kAuto;
+  throw std::invalid_argument("batch order '" + name + "': expected shuffled, contiguous or auto");
+}
+
+BatchOrder resolve_batch_order(BatchOrder order, Objective objective) {
+  if (order != BatchOrder::kAuto) return order;
+  return objective == Objective::kForecast ? BatchOrder::kContiguous : BatchOrder::kShuffled;
 }
 
 OneDnn parse_onednn(const std::string& name) {
@@ -69,7 +75,9 @@ bool onednn_in_effect(OneDnn mode, int intra_op_threads) {
 }
 
 const char* to_string(BatchOrder order) {
-  return order == BatchOrder::kContiguous ? "contiguous" : "shuffled";
+  return order == BatchOrder::kContiguous ? "contiguous"
+         : order == BatchOrder::kAuto     ? "auto"
+                                          : "shuffled";
 }
 
 std::string data_digest(const std::vector<std::string>& sensors,
@@ -169,7 +177,8 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
   FitOptions fo;
   fo.learning_rate = o.learning_rate;
   fo.batch_size = o.batch_size;
-  fo.batch_order = o.batch_order;
+  report.batch_order = resolve_batch_order(o.batch_order, o.objective);
+  fo.batch_order = report.batch_order;
   fo.epochs = o.epochs;
   fo.patience = o.patience;
   fo.seed = o.seed;
@@ -188,7 +197,7 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
   const auto scales = o.signature.scales.size();
   const auto matrix = scales * n * n;
   const auto r = residuals_of(net, val_set, std::max<std::size_t>(1, o.batch_size),
-                              o.batch_order == BatchOrder::kContiguous);
+                              report.batch_order == BatchOrder::kContiguous);
   std::vector<pipeline::StepScore> scores;
   for (std::size_t w = 0; w < val_set.count; ++w) {
     scores.push_back(pipeline::score_residual(r.data() + w * matrix, scales, n, o.score.theta));
@@ -212,7 +221,7 @@ TrainReport train(const std::vector<std::string>& sensors, const std::vector<dou
                             {"val_loss", report.val_loss},
                             {"learning_rate", o.learning_rate},
                             {"batch_size", o.batch_size},
-                            {"batch_order", to_string(o.batch_order)},
+                            {"batch_order", to_string(report.batch_order)},
                             {"threads", torch::get_num_threads()},
                             {"onednn", report.onednn},
                             {"seed", o.seed},

@@ -511,6 +511,18 @@ TEST_F(ForecastTrainDetectTest, CheckpointKeepsTheObjectiveAndTheNewestStepIsNot
   }
 }
 
+TEST(TrainTest, AutoBatchOrderFollowsTheObjective) {
+  EXPECT_EQ(TrainOptions{}.batch_order, BatchOrder::kAuto);
+  EXPECT_EQ(parse_batch_order("auto"), BatchOrder::kAuto);
+  EXPECT_EQ(resolve_batch_order(BatchOrder::kAuto, Objective::kForecast), BatchOrder::kContiguous);
+  EXPECT_EQ(resolve_batch_order(BatchOrder::kAuto, Objective::kReconstruct), BatchOrder::kShuffled);
+  EXPECT_EQ(resolve_batch_order(BatchOrder::kShuffled, Objective::kForecast),
+            BatchOrder::kShuffled);
+  EXPECT_EQ(resolve_batch_order(BatchOrder::kContiguous, Objective::kReconstruct),
+            BatchOrder::kContiguous);
+  EXPECT_STREQ(to_string(BatchOrder::kAuto), "auto");
+}
+
 TEST(TrainTest, RefusesTooLittleData) {
   auto o = tiny_options(std::string(MSCRED_BINARY_DIR) + "/never_written.ckpt");
   try {

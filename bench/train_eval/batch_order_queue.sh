@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The session-4 A/B of the batch order at an equal compute budget: `--batch-order
-# contiguous` (consecutive windows, shared steps: 1.5x the windows/s of the shuffled order
-# at batch 8 in `bench/model_perf`, `train 8` against `train_contig 8`) gets 9 epochs where
-# the shuffled order gets 6. Everything else is the session-3 forecast budget (kernel 2, lr
+# The session-4 A/B of the batch order at about an equal compute budget: `--batch-order
+# contiguous` (consecutive windows, shared steps) gets 9 epochs where the shuffled order gets
+# 6, from the 1.5x windows/s that `bench/model_perf` gave at batch 8 (`train 8` against
+# `train_contig 8`, reconstruct, kernel 3); in the runs (forecast, kernel 2) an epoch took
+# half the time, so 9 contiguous epochs took about 0.7x of 6 shuffled ones. Everything else is the session-3 forecast budget (kernel 2, lr
 # 1e-3, batch 8, patience 3, detection also at w = 30). One run at a time at low priority;
 # a shuffled seed-0 run at lambda 0.3 gives the wall-clock reference in the same queue.
 #

@@ -12,7 +12,7 @@
 # runs with --detect-scale for each index listed, e.g. "1 2 -1"; thresholds stay the
 # validation-derived ones), OBJECTIVE (reconstruct or forecast, `mscred train --objective`;
 # it is part of the output path: OUT/lambdaL/kK/NORMALISER/OBJECTIVE/seedS), BATCH_ORDER
-# (shuffled, the default, or contiguous: mini-batches of consecutive windows with shared
+# (shuffled, this script's default, not `mscred train`'s, or contiguous: mini-batches of consecutive windows with shared
 # steps, see `mscred train --batch-order`; a non-default order writes under
 # .../seed<s>/<order>).
 set -euo pipefail

@@ -67,6 +67,9 @@ FitResult fit(MscredNet& net, const WindowSet& train, const WindowSet& validatio
               const FitOptions& options) {
   FitResult result;
   if (train.count == 0) throw std::invalid_argument("train: no training windows");
+  if (options.batch_order == BatchOrder::kAuto) {
+    throw std::invalid_argument("fit: batch order auto must be resolved (resolve_batch_order)");
+  }
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(options.learning_rate));
   std::mt19937_64 rng(options.seed);
   std::vector<std::int64_t> order(train.count);

@@ -111,6 +111,11 @@ TEST_F(TrainDetectTest, TrainingLearnsAndHoldsOutTheTail) {
   EXPECT_EQ(report_->train_windows, 87u);
   EXPECT_EQ(report_->validation_windows, 27u);
   EXPECT_EQ(report_->info.thresholds.tau.size(), 2u);
+  // The default --batch-order auto trains a reconstructing model on shuffled batches.
+  EXPECT_EQ(report_->batch_order, BatchOrder::kShuffled);
+  EXPECT_NE(report_->info.training_summary_json.find("\"batch_order\":\"shuffled\""),
+            std::string::npos)
+      << report_->info.training_summary_json;
 }
 
 // Replays a test stream with the shock through EntityState -> Detector::score and checks that
@@ -469,6 +474,11 @@ TEST_F(ForecastTrainDetectTest, TrainingLearns) {
             report_->train_loss.front());
   EXPECT_EQ(report_->train_windows, 87u);  // windows stay h steps: as for reconstruct
   EXPECT_EQ(report_->validation_windows, 27u);
+  // ... and a forecasting one on contiguous batches (shared steps).
+  EXPECT_EQ(report_->batch_order, BatchOrder::kContiguous);
+  EXPECT_NE(report_->info.training_summary_json.find("\"batch_order\":\"contiguous\""),
+            std::string::npos)
+      << report_->info.training_summary_json;
 }
 
 TEST_F(ForecastTrainDetectTest, DetectsTheShockAndNamesTheShockedSensors) {

@@ -79,6 +79,8 @@ class StepScorer {
   virtual CacheCounters cache_counters() const { return {}; }
   //! True when score_streams() reuses work across an entity's consecutive windows (so its
   //! per-step cost differs from score()'s): the capacity check then times that path.
+  //! True only when the per-stream cache is in effect, which implies the network reads >= 2
+  //! steps of a window (so history >= 2; measure_capacity relies on it).
   virtual bool stream_cache() const { return false; }
 };
 

@@ -2,8 +2,8 @@
 # The session-4 A/B of the batch order at about an equal compute budget: `--batch-order
 # contiguous` (consecutive windows, shared steps) gets 9 epochs where the shuffled order gets
 # 6, from the 1.5x windows/s that `bench/model_perf` gave at batch 8 (`train 8` against
-# `train_contig 8`, reconstruct, kernel 3); in the runs (forecast, kernel 2) an epoch took
-# half the time, so 9 contiguous epochs took about 0.7x of 6 shuffled ones. Everything else is the session-3 forecast budget (kernel 2, lr
+# `train_contig 8`, reconstruct, kernel 3); `mscred train` itself (forecast, kernel 2,
+# interleaved) gave 1.39-1.46x, so 9 contiguous epochs cost about what 6 shuffled ones do. Everything else is the session-3 forecast budget (kernel 2, lr
 # 1e-3, batch 8, patience 3, detection also at w = 30). One run at a time at low priority;
 # a shuffled seed-0 run at lambda 0.3 gives the wall-clock reference in the same queue.
 #

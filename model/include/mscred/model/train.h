@@ -36,8 +36,8 @@ struct FitProgress {
 //! the batch either way; what changes is which windows share a batch. kAuto (the default):
 //! kContiguous for the forecast objective, kShuffled for reconstruct, from the session-4 A/B
 //! (docs/model.md "Session 4: batch order"): with forecast, contiguous batches trained as well
-//! per epoch at half the time, and better at 0.7x the time; with reconstruct, the one
-//! session-3 run trained worse per epoch.
+//! per epoch, an epoch costing 0.7x at batch 8 and 0.5x at batch 32; with reconstruct, the
+//! one session-3 run trained worse per epoch.
 enum class BatchOrder { kShuffled, kContiguous, kAuto };
 //! "shuffled" / "contiguous" / "auto"; throws std::invalid_argument naming the value otherwise.
 BatchOrder parse_batch_order(const std::string& name);

@@ -106,12 +106,7 @@ int run_eval(const EvalCli& o) {
   std::size_t rows = table.rows();
   if (o.max_rows > 0) rows = std::min(rows, o.max_rows);
 
-  mscred::model::OneDnn onednn;
-  try {
-    onednn = mscred::model::parse_onednn(o.onednn);
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(std::string("--onednn: ") + e.what());
-  }
+  const auto onednn = mscred::model::parse_onednn(o.onednn);  // CLI11 checked the value
   auto det =
       mscred::model::Detector::load(o.model, {o.device, o.threads, onednn}, table.sensor_names);
   std::fprintf(stderr, "mscred eval: device %s, convolutions %s\n", det->device().c_str(),

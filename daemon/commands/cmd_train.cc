@@ -105,34 +105,30 @@ std::function<void(const FitProgress&)> progress_printer() {
   };
 }
 
+// parse(value) with its std::invalid_argument turned into an error naming the flag.
+template <typename Parse>
+auto parse_flag(const char* flag, const std::string& value, Parse parse) {
+  try {
+    return parse(value);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string(flag) + ": " + e.what());
+  }
+}
+
 int run_train(TrainCli& o, const CLI::App& sub) {
   if (!o.config.empty()) apply_yaml(o.config, o, sub);
   if (o.data.empty()) throw std::runtime_error("--data (or key data in --config) is required");
   if (o.train.output_path.empty()) throw std::runtime_error("--out (or key out) is required");
-  try {
-    o.train.batch_order = mscred::model::parse_batch_order(o.batch_order);
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(std::string("--batch-order: ") + e.what());
-  }
-  try {
-    o.train.onednn = mscred::model::parse_onednn(o.onednn);
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(std::string("--onednn: ") + e.what());
-  }
+  o.train.batch_order =
+      parse_flag("--batch-order", o.batch_order, mscred::model::parse_batch_order);
+  o.train.onednn = parse_flag("--onednn", o.onednn, mscred::model::parse_onednn);
+  o.train.objective = parse_flag("--objective", o.objective, mscred::model::parse_objective);
   if (o.missing == "hold_last") {
     o.train.signature.missing = mscred::pipeline::MissingPolicy::kHoldLast;
   } else if (o.missing == "invalid_step") {
     o.train.signature.missing = mscred::pipeline::MissingPolicy::kInvalidStep;
   } else {
     throw std::runtime_error("--missing must be hold_last or invalid_step");
-  }
-  if (o.objective == "reconstruct") {
-    o.train.objective = mscred::model::Objective::kReconstruct;
-  } else if (o.objective == "forecast") {
-    o.train.objective = mscred::model::Objective::kForecast;
-  } else {
-    throw std::runtime_error("--objective must be reconstruct or forecast, got '" + o.objective +
-                             "'");
   }
 
   mscred::pipeline::CsvOptions csv;

@@ -1,6 +1,7 @@
 #include "stream_engine.h"
 
 #include <cstring>
+#include <utility>
 
 namespace mscred::model {
 
@@ -194,8 +195,7 @@ torch::Tensor StreamEngine::reconstruct(const float* windows, std::size_t batch,
   // are copied out of this call's tensors (for a stream advancing by one step: only the
   // newest). All entries are assembled before the first store(): a store can evict another
   // stream's entry that a later window of this batch hit, and hit[] points into it.
-  std::vector<std::size_t> refilled;
-  std::vector<StepGates> kept_of;
+  std::vector<std::pair<std::size_t, StepGates>> refilled;  // (window, its new entry)
   for (std::size_t i = 0; i < batch; ++i) {
     if (refill[i] == 0) continue;
     StepGates kept(gates.size());
@@ -209,13 +209,10 @@ torch::Tensor StreamEngine::reconstruct(const float* windows, std::size_t batch,
         }
       }
     }
-    refilled.push_back(i);
-    kept_of.push_back(std::move(kept));
+    refilled.emplace_back(i, std::move(kept));
   }
-  for (std::size_t r = 0; r < refilled.size(); ++r) {
-    const auto i = refilled[r];
-    store(stream_ids[i], windows + i * window_floats, kept_of[r]);
-  }
+  for (const auto& [i, kept] : refilled)
+    store(stream_ids[i], windows + i * window_floats, kept);
   return y;
 }
 
